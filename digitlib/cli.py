@@ -1,0 +1,144 @@
+"""Command line: python -m digitlib {data,train,evaluate,predict,models}. Errors are one plain line."""
+
+import argparse
+import json
+import sys
+
+from digitlib.constants import CLASSES, WEIGHTS_DIR
+from digitlib.errors import DigitlibError
+from digitlib.models import DEFAULT_MODEL, VARIANTS, variant
+
+
+def cmd_data(args):
+    from digitlib.data import ensure_mnist, raw_dir
+
+    source = ensure_mnist()
+    print(f"MNIST verified in {raw_dir()} (source: {source})")
+
+
+def cmd_train(args):
+    from digitlib.train import train_variant
+
+    variant(args.model)
+    limit, max_batches = (1000, 2) if args.dry_run else (None, None)
+    meta = train_variant(args.model, epochs=args.epochs, seed=args.seed, out=args.out, device=args.device,
+                         limit=limit, max_batches=max_batches, progress=not args.json)
+    weights_path = f"{args.out}/{args.model}.safetensors"
+    if args.json:
+        keys = ["model", "epochs", "seed", "train_seconds", "test_accuracy"]
+        print(json.dumps({**{k: meta[k] for k in keys[1:]}, "model": args.model, "weights": weights_path}))
+    else:
+        print(f"{args.model}: test accuracy {meta['test_accuracy']:.2%} after {meta['epochs']} epochs, "
+              f"{meta['train_seconds']:.1f}s of training on {meta['device']}; wrote {weights_path}")
+
+
+def cmd_evaluate(args):
+    from digitlib.metrics import test_metrics
+    from digitlib.weights import load
+
+    variant(args.model)
+    result = {"model": args.model, **test_metrics(load(args.model, args.weights))}
+    if args.json:
+        print(json.dumps(result))
+        return
+    print(f"{args.model}: test accuracy {result['accuracy']:.2%}\n\nclass  precision  recall     f1  support")
+    for c, m in result["per_class"].items():
+        print(f"{c:>5}  {m['precision']:9.4f}  {m['recall']:6.4f}  {m['f1']:.4f}  {m['support']:7d}")
+    print("\nconfusion (rows: true, columns: predicted)\n     " + "".join(f"{c:>6}" for c in CLASSES))
+    for c, row in zip(CLASSES, result["confusion"]):
+        print(f"{c:>5}" + "".join(f"{n:6d}" for n in row))
+
+
+def cmd_predict(args):
+    from digitlib.predict import Predictor
+
+    predictor = Predictor(args.model, args.weights)
+    failed = False
+    for file in args.files:
+        try:
+            p = predictor.predict(file)
+            row = {"file": file, "digit": p.digit, "probabilities": None if p.probs is None else [round(float(q), 6) for q in p.probs], "error": None}
+        except DigitlibError as e:
+            row = {"file": file, "digit": None, "probabilities": None, "error": str(e)}
+            failed = True
+        if args.json:
+            print(json.dumps(row), flush=True)
+        elif row["error"]:
+            print(f"{file}: error: {row['error']}", flush=True)
+        elif row["digit"] is None:
+            print(f"{file}: no digit", flush=True)
+        else:
+            print(f"{file}: {row['digit']} ({max(row['probabilities']):.1%})", flush=True)
+    return 1 if failed else 0
+
+
+def cmd_models(args):
+    from digitlib.models import build, count_params
+    from digitlib.weights import read_meta
+
+    rows = []
+    for name, v in VARIANTS.items():
+        try:
+            accuracy = read_meta(name, args.weights)["test_accuracy"]
+        except DigitlibError:
+            accuracy = None  # not trained yet
+        model = build(v.arch, v.args)
+        rows.append(dict(name=name, kind=model.kind, params=count_params(model), test_accuracy=accuracy,
+                         default=name == DEFAULT_MODEL, description=v.description))
+    if args.json:
+        print(json.dumps(rows))
+        return
+    for r in rows:
+        acc = f"{r['test_accuracy']:.2%}" if r["test_accuracy"] is not None else "no weights"
+        print(f"{r['name']:<8} {r['kind']:<4} {r['params']:>9,} params  {acc:>10}  {'(default) ' if r['default'] else ''}{r['description']}")
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m digitlib", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    fmt = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    model_help = f"model name, one of: {', '.join(VARIANTS)}"
+
+    sub.add_parser("data", help="fetch and verify MNIST, saying which source was used", **fmt).set_defaults(run=cmd_data)
+
+    t = sub.add_parser("train", help="train a model and write its weights and metadata", **fmt)
+    t.add_argument("--model", required=True, help=model_help)
+    t.add_argument("--epochs", type=int, default=None, help="epochs (default: the model's recipe)")
+    t.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
+    t.add_argument("--out", default=str(WEIGHTS_DIR), help="folder for NAME.safetensors and NAME.json")
+    t.add_argument("--device", default=None, help="cuda, mps or cpu (default: the first available)")
+    t.add_argument("--dry-run", action="store_true", help="2 batches on 1,000 images, to check the code path")
+    t.add_argument("--json", action="store_true", help="no progress bar; last line is a JSON summary")
+    t.set_defaults(run=cmd_train)
+
+    e = sub.add_parser("evaluate", help="test accuracy, per-class metrics and confusion matrix", **fmt)
+    e.add_argument("--model", default=DEFAULT_MODEL, help=model_help)
+    e.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder")
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(run=cmd_evaluate)
+
+    r = sub.add_parser("predict", help="read the digit in each image file", **fmt)
+    r.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, ...)")
+    r.add_argument("--model", default=DEFAULT_MODEL, help=model_help)
+    r.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder")
+    r.add_argument("--json", action="store_true", help="one JSON object per file and line")
+    r.set_defaults(run=cmd_predict)
+
+    m = sub.add_parser("models", help="list the model variants and their shipped accuracy", **fmt)
+    m.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder")
+    m.add_argument("--json", action="store_true", help="print a JSON list")
+    m.set_defaults(run=cmd_models)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except DigitlibError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,169 @@
+"""The model zoo: two architectures and a registry of named variants, each with its training recipe.
+
+Every model takes pixels in [0, 1] (white ink on black, [N, 1, 28, 28]) and normalises them itself,
+so training, evaluation and the dashboard cannot feed it differently.
+"""
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from digitlib.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
+from digitlib.errors import DigitlibError
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Random affine distortion drawn per image: rotation (degrees), shift (fraction of the side), scale range."""
+
+    degrees: float = 10
+    translate: float = 0.1
+    scale: tuple = (0.9, 1.1)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a variant is trained: AdamW with a one-cycle learning-rate schedule."""
+
+    epochs: int = 8
+    batch_size: int = 128
+    lr: float = 2e-3  # peak of the one-cycle schedule
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.0
+    augment: Augment | None = None
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        augment = d.get("augment")
+        return cls(**{**d, "augment": Augment(**{**augment, "scale": tuple(augment["scale"])}) if augment else None})
+
+
+class Normalize(nn.Module):
+    """Standardise pixels with MNIST's mean and standard deviation."""
+
+    def forward(self, x):
+        return (x - MNIST_MEAN) / MNIST_STD
+
+
+def activation(name):
+    return {"relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(0.1)}[name]
+
+
+class MLP(nn.Module):
+    """Fully connected: 784 pixels -> hidden layers -> 10 logits."""
+
+    kind = "fc"
+
+    def __init__(self, hidden=(256, 128, 64), dropout=0.0, act="relu"):
+        super().__init__()
+        layers = [Normalize(), nn.Flatten()]
+        width = IMAGE_SIZE * IMAGE_SIZE
+        for h in hidden:
+            layers += [nn.Linear(width, h), activation(act), nn.Dropout(dropout)]
+            width = h
+        layers.append(nn.Linear(width, NUM_CLASSES))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)  # [N, 1, 28, 28] -> [N, 10]
+
+
+class ConvNet(nn.Module):
+    """Conv stages (each: 3x3 convs, then 2x2 max-pool) -> fully connected head -> 10 logits.
+
+    stages: channels of the convs in each stage, e.g. ((32,), (64, 64)).
+    stem_stride=2 makes the very first conv a strided 5x5 that downsamples in place of the first pool.
+    """
+
+    kind = "cnn"
+
+    def __init__(self, stages=((32,), (64,)), hidden=(128,), dropout=0.25, batchnorm=False, act="leaky_relu", stem_stride=1):
+        super().__init__()
+        layers, width = [Normalize()], 1
+        for i, stage in enumerate(stages):
+            for j, channels in enumerate(stage):
+                stem = i == j == 0 and stem_stride > 1
+                kernel = 5 if stem else 3
+                layers.append(nn.Conv2d(width, channels, kernel, stride=stem_stride if stem else 1, padding=kernel // 2, bias=not batchnorm))
+                if batchnorm:
+                    layers.append(nn.BatchNorm2d(channels))
+                layers.append(activation(act))
+                width = channels
+            if not (i == 0 and stem_stride > 1):
+                layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        with torch.no_grad():  # flattened size, whatever the stages
+            width = self.features(torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE)).numel()
+        head = [nn.Flatten(), nn.Dropout(dropout)]
+        for h in hidden:
+            head += [nn.Linear(width, h), activation(act), nn.Dropout(dropout)]
+            width = h
+        head.append(nn.Linear(width, NUM_CLASSES))
+        self.head = nn.Sequential(*head)
+
+    def forward(self, x):
+        return self.head(self.features(x))  # [N, 1, 28, 28] -> [N, C, h, w] -> [N, 10]
+
+
+ARCHITECTURES = {"MLP": MLP, "ConvNet": ConvNet}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named model: architecture, its arguments and how to train it."""
+
+    name: str
+    description: str
+    arch: str
+    args: dict
+    recipe: Recipe = field(default_factory=Recipe)
+
+
+SHIFT = Augment(degrees=0, translate=0.08, scale=(1.0, 1.0))
+AFFINE = Augment(degrees=12, translate=0.1, scale=(0.85, 1.15))
+
+VARIANTS = {
+    v.name: v
+    for v in [
+        Variant("fc", "Fully connected 784-256-128-64-10, ReLU", "MLP",
+                dict(hidden=(256, 128, 64), dropout=0.1), Recipe(epochs=20, lr=2e-3, augment=SHIFT)),
+        Variant("cnn1", "1 conv layer (32), LeakyReLU, max-pool, dropout", "ConvNet",
+                dict(stages=((32,),), hidden=(128,))),
+        Variant("cnn2", "2 conv layers (32, 64), LeakyReLU, max-pool, dropout", "ConvNet",
+                dict(stages=((32,), (64,)), hidden=(128,))),
+        Variant("cnn3", "3 conv layers (32, 64, 128), LeakyReLU, max-pool, dropout", "ConvNet",
+                dict(stages=((32,), (64,), (128,)), hidden=(128,))),
+        Variant("compact", "Compact 8-16-32 channel CNN", "ConvNet",
+                dict(stages=((8,), (16,), (32,)), hidden=(), dropout=0.1)),
+        Variant("small", "Small 2-conv CNN (8, 16 channels) with two fully connected layers", "ConvNet",
+                dict(stages=((8,), (16,)), hidden=(64,), dropout=0.1)),
+        Variant("fast", "Strided 16-32-64 CNN with batch norm: 99% in one CPU epoch", "ConvNet",
+                dict(stages=((16,), (32,), (64,)), hidden=(), dropout=0.0, batchnorm=True, act="relu", stem_stride=2),
+                Recipe(epochs=1, batch_size=128, lr=1e-2, label_smoothing=0.1)),
+        Variant("best", "VGG-style 32-64x2-128x2 CNN, batch norm, affine augmentation", "ConvNet",
+                dict(stages=((32,), (64, 64), (128, 128)), hidden=(256,), dropout=0.3, batchnorm=True, act="relu"),
+                Recipe(epochs=20, lr=3e-3, label_smoothing=0.1, augment=AFFINE)),
+    ]
+}
+DEFAULT_MODEL = "best"
+
+
+def variant(name):
+    if name not in VARIANTS:
+        raise DigitlibError(f"unknown model {name!r}; choose from {', '.join(VARIANTS)}")
+    return VARIANTS[name]
+
+
+def build(arch, args):
+    """A fresh model from an architecture name and its arguments (as stored beside the weights)."""
+    if arch not in ARCHITECTURES:
+        raise DigitlibError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](**args)
+
+
+def count_params(model):
+    return sum(p.numel() for p in model.parameters())

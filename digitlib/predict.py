@@ -1,0 +1,42 @@
+"""Read a digit from any image with a shipped model."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from digitlib import weights
+from digitlib.constants import WEIGHTS_DIR
+from digitlib.models import DEFAULT_MODEL, variant
+from digitlib.preprocess import to_mnist_input
+
+
+@dataclass
+class Prediction:
+    """digit: the class read, or None when the image holds no digit; probs: [10] or None; x: the [1, 28, 28] input seen."""
+
+    digit: int | None
+    probs: np.ndarray | None
+    x: torch.Tensor | None
+
+
+class Predictor:
+    """A shipped model, loaded once (cached per process), that reads digits from images."""
+
+    def __init__(self, model=DEFAULT_MODEL, weights_dir=WEIGHTS_DIR):
+        variant(model)  # an unknown name fails here, with the list of known ones
+        self.name = model
+        self.model = weights.load_cached(model, weights_dir)
+
+    @torch.inference_mode()
+    def probs(self, x):
+        """Class probabilities [N, 10] for inputs [N, 1, 28, 28]."""
+        return torch.softmax(self.model(x), dim=1).numpy()
+
+    def predict(self, image):
+        """Prediction for one image (path, bytes, array or PIL image); DigitlibError if it is unreadable."""
+        x = to_mnist_input(image)
+        if x is None:
+            return Prediction(None, None, None)
+        probs = self.probs(x[None])[0]
+        return Prediction(int(probs.argmax()), probs, x)

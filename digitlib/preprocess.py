@@ -1,0 +1,164 @@
+"""Turn any picture of a digit (canvas drawing, photo, scan) into MNIST's convention.
+
+MNIST digits are white on black, their bounding box scaled to fit 20x20 keeping the aspect ratio,
+placed in 28x28 by centre of mass. We also bring the stroke to MNIST's usual thickness, so a
+hairline pen and a fat marker look alike to the network.
+"""
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
+
+from digitlib.constants import DIGIT_BOX, IMAGE_SIZE
+from digitlib.errors import DigitlibError
+
+MAX_PIXELS = 50_000_000  # larger images are refused before decoding (decompression bombs)
+MAX_SIDE = 560  # larger images are shrunk to this before any work
+WORK_SCALE = 4  # thickness is measured and adjusted at 4x the 20x20 box (80 px)
+# Median stroke width of MNIST training digits, in pixels of the 20x20 box, measured with
+# stroke_width() on digits scaled like ours (notebooks/01_data_exploration shows the distribution).
+MNIST_STROKE = 2.7
+# Where MNIST puts the centre of mass (row, column); the mean over the training set.
+MNIST_CENTRE = (14.0, 14.0)
+MIN_CONTRAST = 0.15  # ink must differ from the paper by this much (of full scale)
+MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
+
+
+def open_image(source):
+    """A PIL image from a path, bytes, numpy array or PIL image; DigitlibError for anything unreadable."""
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, np.ndarray):
+        if source.ndim not in (2, 3) or source.size == 0:
+            raise DigitlibError(f"an image array must be HxW or HxWxC, got shape {source.shape}")
+        return Image.fromarray(np.ascontiguousarray(source.astype(np.uint8) if source.dtype != np.uint8 else source))
+    name = str(source) if isinstance(source, (str, Path)) else "image data"
+    try:
+        data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
+    except FileNotFoundError:
+        raise DigitlibError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise DigitlibError(f"{name}: is a directory, not an image") from None
+    except OSError as e:
+        raise DigitlibError(f"{name}: cannot read ({e.strerror})") from None
+    if not data:
+        raise DigitlibError(f"{name}: empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.width * image.height > MAX_PIXELS:
+                raise DigitlibError(f"{name}: {image.width}x{image.height} is over the limit of {MAX_PIXELS:,} pixels")
+            image.load()
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DigitlibError(f"{name}: not a readable image") from None
+    except (OSError, SyntaxError, ValueError):
+        raise DigitlibError(f"{name}: truncated or corrupt image") from None
+    return image
+
+
+def ink_map(image):
+    """Float array in [0, 1]: 1 where there is ink, 0 on the paper, whatever the polarity or transparency."""
+    image = ImageOps.exif_transpose(image)
+    if max(image.size) > MAX_SIDE:
+        image = image.copy()
+        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        alpha = np.asarray(image.convert("RGBA"), dtype=np.float32)[..., 3] / 255
+        if alpha.min() < 0.5:  # strokes on a transparent background: opacity is the ink
+            return alpha
+    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    paper = np.median(border)
+    ink = paper - gray if paper > 0.5 else gray - paper  # dark ink on light paper, or light on dark
+    top = np.percentile(ink, 99.9)
+    if top < MIN_CONTRAST:
+        return np.zeros_like(ink)
+    ink = np.clip(ink / top, 0, 1)
+    ink[ink < 0.25] = 0  # paper texture and lighting gradients
+    return ink
+
+
+def digit_mask(ink):
+    """The pixels belonging to the digit: ink, without specks much smaller than the digit's largest part."""
+    labels, n = ndimage.label(ink > 0.5, structure=np.ones((3, 3)))
+    if n == 0:
+        return labels > 0
+    sizes = np.bincount(labels.ravel())[1:]
+    keep = np.flatnonzero(sizes >= 0.1 * sizes.max()) + 1
+    return np.isin(labels, keep)
+
+
+def stroke_width(ink):
+    """Typical stroke width in pixels: twice the ink area over its boundary length."""
+    mask = ink > 0.5
+    boundary = mask & ~ndimage.binary_erosion(mask)
+    return 2 * mask.sum() / max(boundary.sum(), 1)
+
+
+def resize(ink, height, width):
+    """Antialiased resize of a 2-D float array."""
+    t = torch.from_numpy(np.ascontiguousarray(ink, dtype=np.float32))[None, None]
+    return F.interpolate(t, size=(height, width), mode="bilinear", antialias=True, align_corners=False)[0, 0].numpy()
+
+
+def fit_box(ink, box):
+    """Crop ink to its bounding box and scale it so the longer side is `box` pixels, keeping the aspect ratio."""
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = ink.shape
+    scale = box / max(h, w)
+    return resize(ink, max(1, round(h * scale)), max(1, round(w * scale)))
+
+
+def disk(radius):
+    r = np.arange(-radius, radius + 1)
+    return r[:, None] ** 2 + r[None, :] ** 2 <= radius**2
+
+
+def match_stroke(ink, target):
+    """Thicken or thin the strokes of a working-scale digit towards `target` pixels wide."""
+    radius = round((target - stroke_width(ink)) / 2)
+    if radius > 0:
+        return ndimage.grey_dilation(np.pad(ink, radius), footprint=disk(radius))
+    if radius < 0:
+        thinner = ndimage.grey_erosion(ink, footprint=disk(-radius))
+        return thinner if (thinner > 0.5).sum() > 0.2 * (ink > 0.5).sum() else ink
+    return ink
+
+
+def place_by_mass(digit):
+    """Put a digit of at most 20x20 into a 28x28 frame with its centre of mass where MNIST has it."""
+    frame = np.zeros((IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
+    h, w = digit.shape
+    cy, cx = ndimage.center_of_mass(digit)
+    top = int(np.clip(round(MNIST_CENTRE[0] - cy), 0, IMAGE_SIZE - h))
+    left = int(np.clip(round(MNIST_CENTRE[1] - cx), 0, IMAGE_SIZE - w))
+    frame[top : top + h, left : left + w] = digit
+    return frame
+
+
+def to_mnist_input(image):
+    """The 28x28 tensor [1, 28, 28] in [0, 1] the network sees for an image, or None when there is no digit.
+
+    image: a path, bytes, numpy array or PIL image of any size; dark-on-light or light-on-dark; with or without
+    transparency. Raises DigitlibError for data that is not a readable image.
+    """
+    ink = ink_map(open_image(image))
+    mask = digit_mask(ink)
+    if not mask.any():
+        return None
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_EXTENT * max(ink.shape):
+        return None
+    work = match_stroke(fit_box(ink * ndimage.binary_dilation(mask, iterations=2), DIGIT_BOX * WORK_SCALE),
+                        MNIST_STROKE * WORK_SCALE)
+    digit = fit_box(np.where(work > 0.05, work, 0), DIGIT_BOX)
+    digit = np.clip(digit / max(digit.max(), 1e-6), 0, 1)
+    return torch.from_numpy(place_by_mass(digit))[None]

@@ -1,0 +1,150 @@
+"""One training loop for every variant: in-memory batches, per-batch augmentation, one-cycle AdamW, checkpoints."""
+
+import math
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from digitlib import __version__, weights
+from digitlib.constants import WEIGHTS_DIR
+from digitlib.data import data_checksum, load_mnist
+from digitlib.models import build, count_params, variant
+
+
+def pick_device(device=None):
+    """The given device, else cuda, then mps, then cpu."""
+    if device:
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def random_affine(x, augment, generator):
+    """Distort each image of a batch [N, 1, H, W] by its own random rotation, scale and shift."""
+    n = x.shape[0]
+
+    def uniform(low, high):
+        return low + (high - low) * torch.rand(n, generator=generator)
+
+    angle = uniform(-augment.degrees, augment.degrees) * math.pi / 180
+    scale = uniform(*augment.scale)
+    shift = uniform(-2 * augment.translate, 2 * augment.translate), uniform(-2 * augment.translate, 2 * augment.translate)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale  # affine_grid maps output to input coordinates
+    theta = torch.stack([torch.stack([cos, -sin, shift[0]], 1), torch.stack([sin, cos, shift[1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+
+
+@torch.no_grad()
+def predict_logits(model, x, device=None, batch_size=1000):
+    """Logits [N, 10] for images [N, 1, 28, 28], computed in eval mode in batches."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    return torch.cat([model(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+
+
+def evaluate(model, x, y, device=None):
+    """(mean cross-entropy loss, accuracy) on a labelled set."""
+    logits = predict_logits(model, x, device)
+    return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).sum().item() / len(y)
+
+
+def fit(model, recipe, *, seed=0, device=None, checkpoint=None, limit=None, max_batches=None, progress=True):
+    """Train model on the training split by recipe; return the per-epoch history.
+
+    checkpoint: a file path; written after every epoch, and an interrupted run resumes from it.
+    limit: use only the first `limit` training and validation images; max_batches: stop each epoch early
+    (both for quick smoke runs). A seed makes a CPU run repeatable.
+    """
+    device = pick_device(device)
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)  # shuffling and augmentation
+    x_train, y_train = load_mnist("train", limit=limit)
+    x_val, y_val = load_mnist("val", limit=limit)
+    model.to(device)
+    steps = math.ceil(len(x_train) / recipe.batch_size)
+    if max_batches:
+        steps = min(steps, max_batches)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr, total_steps=recipe.epochs * steps)
+    history = []
+    if checkpoint and os.path.exists(checkpoint):
+        state = torch.load(checkpoint, weights_only=True)
+        for obj, key in [(model, "model"), (optimizer, "optimizer"), (scheduler, "scheduler")]:
+            obj.load_state_dict(state[key])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        history = state["history"]
+
+    for epoch in range(len(history), recipe.epochs):
+        model.train()
+        order = torch.randperm(len(x_train), generator=generator)
+        loss_sum, correct, seen = torch.zeros(()), torch.zeros((), dtype=torch.long), 0
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{recipe.epochs}", disable=not progress, leave=False)
+        start = time.perf_counter()
+        for step in bar:
+            idx = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
+            x, y = x_train[idx], y_train[idx]
+            if recipe.augment:
+                x = random_affine(x, recipe.augment, generator)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach().cpu() * len(y)
+            correct += (logits.argmax(1) == y).sum().cpu()
+            seen += len(y)
+            if step % 20 == 0 or step == steps - 1:
+                bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.4f}")
+        seconds = time.perf_counter() - start
+        val_loss, val_accuracy = evaluate(model, x_val, y_val, device)
+        history.append(dict(epoch=epoch + 1, train_loss=loss_sum.item() / seen, train_accuracy=correct.item() / seen,
+                            val_loss=val_loss, val_accuracy=val_accuracy, seconds=seconds))
+        if progress:
+            tqdm.write(f"epoch {epoch + 1}/{recipe.epochs}: train loss {history[-1]['train_loss']:.4f} "
+                       f"acc {history[-1]['train_accuracy']:.4f} | val loss {val_loss:.4f} acc {val_accuracy:.4f} | {seconds:.1f}s")
+        if checkpoint:
+            state = dict(model=model.state_dict(), optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+                         generator=generator.get_state(), torch_rng=torch.get_rng_state(), history=history)
+            torch.save(state, f"{checkpoint}.tmp")
+            os.replace(f"{checkpoint}.tmp", checkpoint)
+    return history
+
+
+def train_variant(name, *, epochs=None, seed=0, out=WEIGHTS_DIR, device=None, limit=None, max_batches=None, progress=True):
+    """Train a registered variant by its recipe, measure it, and write out/NAME.safetensors and NAME.json.
+
+    Returns the metadata written. An interrupted run resumes from out/NAME.ckpt.pt.
+    """
+    v = variant(name)
+    recipe = replace(v.recipe, epochs=epochs) if epochs else v.recipe
+    device = pick_device(device)
+    torch.manual_seed(seed)
+    model = build(v.arch, v.args)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    checkpoint = Path(out) / f"{name}.ckpt.pt"
+    history = fit(model, recipe, seed=seed, device=device, checkpoint=checkpoint, limit=limit,
+                  max_batches=max_batches, progress=progress)
+    x_test, y_test = load_mnist("test", limit=limit)
+    meta = dict(
+        name=name, description=v.description, arch=v.arch, args=v.args, kind=model.kind,
+        params=count_params(model), recipe=recipe.to_dict(), epochs=recipe.epochs, seed=seed,
+        train_seconds=round(sum(h["seconds"] for h in history), 2), device=str(device),
+        torch_threads=torch.get_num_threads(), val_accuracy=history[-1]["val_accuracy"],
+        test_accuracy=evaluate(model, x_test, y_test, device)[1], digitlib_version=__version__,
+        data_md5=data_checksum(), smoke=bool(limit or max_batches), history=history,
+    )
+    weights.save(model, name, meta, out)
+    checkpoint.unlink(missing_ok=True)
+    return meta

@@ -1,0 +1,29 @@
+"""MNIST test digits re-drawn the way people hand them over: canvas size, pen, colours, placement."""
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+
+def drawing(digit, style="plain", size=280):
+    """A 28x28 MNIST digit re-drawn as a person would hand it over, as a PIL image.
+
+    styles: plain (black pen on white canvas), inverted (white on black), transparent (black strokes on a
+    transparent PNG), thin (fine pen), thick (marker), small (small and off in a corner).
+    """
+    big = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32) / 255
+    ink = big > 0.5
+    if style == "thin":
+        ink = ndimage.binary_erosion(ink, iterations=size // 56)
+    elif style == "thick":
+        ink = ndimage.binary_dilation(ink, iterations=size // 28)
+    elif style == "small":
+        small = np.asarray(Image.fromarray(ink.astype(np.uint8) * 255).resize((size // 4, size // 4), Image.Resampling.BILINEAR)) > 127
+        ink = np.zeros_like(ink)
+        ink[size // 20 : size // 20 + size // 4, -size // 4 - size // 20 : -size // 20] = small
+    pixels = np.where(ink, 0, 255).astype(np.uint8)  # black pen on white paper
+    if style == "inverted":
+        return Image.fromarray(255 - pixels)
+    if style == "transparent":
+        return Image.fromarray(np.dstack([np.zeros_like(pixels)] * 3 + [np.where(ink, 255, 0).astype(np.uint8)]), "RGBA")
+    return Image.fromarray(pixels)

@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from digitlib.errors import DigitlibError
+from digitlib.models import VARIANTS, build, count_params, variant
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_every_variant_maps_a_batch_of_digits_to_ten_logits(name):
+    v = VARIANTS[name]
+    model = build(v.arch, v.args).eval()
+    assert model(torch.rand(5, 1, 28, 28)).shape == (5, 10)
+    assert model.kind in ("fc", "cnn")
+
+
+def test_fully_connected_net_has_the_784_256_128_64_10_parameter_count():
+    v = VARIANTS["fc"]
+    sizes = [784, 256, 128, 64, 10]
+    assert count_params(build(v.arch, v.args)) == sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+
+
+def test_small_cnn_parameter_count_follows_its_layers():
+    v = VARIANTS["small"]
+    conv = (1 * 9 + 1) * 8 + (8 * 9 + 1) * 16
+    fc = (16 * 7 * 7 + 1) * 64 + (64 + 1) * 10
+    assert count_params(build(v.arch, v.args)) == conv + fc
+
+
+def test_conv_variants_have_the_advertised_number_of_conv_layers():
+    def convs(name):
+        v = VARIANTS[name]
+        return sum(isinstance(m, torch.nn.Conv2d) for m in build(v.arch, v.args).modules())
+
+    assert [convs(n) for n in ("cnn1", "cnn2", "cnn3", "compact", "small")] == [1, 2, 3, 3, 2]
+
+
+def test_unknown_model_names_list_the_known_ones():
+    with pytest.raises(DigitlibError, match="unknown model 'resnet'.*best"):
+        variant("resnet")

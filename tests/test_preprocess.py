@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from digitlib.errors import DigitlibError
+from digitlib.predict import Predictor
+from digitlib.preprocess import MNIST_STROKE, fit_box, stroke_width, to_mnist_input
+from drawings import drawing
+
+STYLES = ["plain", "inverted", "transparent", "thin", "thick", "small"]
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_output_follows_the_mnist_convention(mnist_test, style):
+    x = to_mnist_input(drawing(mnist_test[0][3], style))
+    assert x.shape == (1, 28, 28) and x.dtype == torch.float32
+    assert x.min() == 0 and x.max() == 1
+    assert x[0, 0].sum() == 0 and x[0, :, 0].sum() == 0  # black border: white digit on black
+    rows, cols = np.flatnonzero(x[0].sum(1) > 0), np.flatnonzero(x[0].sum(0) > 0)
+    assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 == 20  # the longer side fills the 20x20 box
+    assert np.allclose(ndimage.center_of_mass(x[0].numpy()), (14, 14), atol=0.75)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_drawn_digits_are_read_like_mnist_digits(mnist_test, style):
+    images, labels = mnist_test
+    predictor = Predictor("best")
+    n = 200
+    correct = sum(predictor.predict(drawing(images[i], style)).digit == labels[i] for i in range(n))
+    assert correct / n >= 0.98
+
+
+@pytest.mark.parametrize("style", ["thin", "thick"])
+def test_pen_width_is_brought_to_mnist_stroke(mnist_test, style):
+    x = to_mnist_input(drawing(mnist_test[0][1], style))[0].numpy()
+    width = stroke_width(fit_box(x, 80)) / 4
+    assert abs(width - MNIST_STROKE) < 1.0
+
+
+def test_an_mnist_digit_passes_through_nearly_unchanged(mnist_test):
+    digit = mnist_test[0][0]
+    x = to_mnist_input(digit)[0].numpy()
+    assert np.corrcoef(x.ravel(), digit.ravel() / 255)[0, 1] > 0.85
+
+
+def blank(size=(280, 280), color=255):
+    return Image.new("L", size, color)
+
+
+def test_blank_canvases_hold_no_digit():
+    assert to_mnist_input(blank()) is None
+    assert to_mnist_input(blank(color=0)) is None
+    assert to_mnist_input(Image.new("RGBA", (280, 280), (0, 0, 0, 0))) is None
+
+
+def test_noise_and_a_stray_dot_are_not_a_digit():
+    rng = np.random.default_rng(0)
+    paper = (235 + rng.normal(0, 4, (300, 300))).clip(0, 255).astype(np.uint8)  # grey paper texture
+    assert to_mnist_input(paper) is None
+    dot = blank()
+    ImageDraw.Draw(dot).ellipse((140, 140, 144, 144), fill=0)
+    assert to_mnist_input(dot) is None
+
+
+def test_photo_like_input_with_grey_paper_and_colour_ink_is_read(mnist_test):
+    images, labels = mnist_test
+    ink = np.asarray(drawing(images[5], "thick")) < 128
+    photo = np.empty(ink.shape + (3,), np.uint8)
+    photo[:] = (200, 190, 170)  # yellowish paper under indoor light
+    photo[ink] = (30, 40, 120)  # blue ballpoint
+    assert Predictor("best").predict(photo).digit == labels[5]
+
+
+def test_rgb_and_grey_versions_of_a_drawing_agree(mnist_test):
+    image = drawing(mnist_test[0][7], "plain")
+    assert torch.equal(to_mnist_input(image), to_mnist_input(image.convert("RGB")))
+
+
+@pytest.mark.parametrize("data, message", [(b"", "empty"), (b"hello, not a picture", "not a readable image")])
+def test_bad_bytes_are_reported(data, message):
+    with pytest.raises(DigitlibError, match=message):
+        to_mnist_input(data)

@@ -1,0 +1,79 @@
+from dataclasses import replace
+
+import pytest
+import torch
+
+from digitlib import train
+from digitlib.models import VARIANTS, Augment, build
+from digitlib.train import fit, random_affine
+
+SMALL = dict(limit=3000, progress=False)
+
+
+def small_model():
+    v = VARIANTS["small"]
+    return build(v.arch, v.args)
+
+
+def recipe(**kw):
+    return replace(VARIANTS["small"].recipe, **{"epochs": 1, "batch_size": 64, "lr": 5e-3, **kw})
+
+
+def test_a_short_run_learns():
+    history = fit(small_model(), recipe(epochs=2), **SMALL)
+    assert history[-1]["val_accuracy"] > 0.85
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert set(history[0]) == {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}
+
+
+def test_the_same_seed_gives_the_same_weights_on_cpu():
+    def weights(seed):
+        torch.manual_seed(seed)
+        model = small_model()
+        fit(model, recipe(augment=Augment()), seed=seed, device="cpu", max_batches=10, **SMALL)
+        return model.state_dict()
+
+    a, b, c = weights(1), weights(1), weights(2)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    torch.manual_seed(0)
+    model = small_model()
+    reference = fit(model, recipe(epochs=2), seed=0, max_batches=8, **SMALL)
+    expected = model.state_dict()
+
+    evaluate, calls = train.evaluate, []
+
+    def interrupt_second_epoch(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return evaluate(*args)
+
+    checkpoint = tmp_path / "small.ckpt.pt"
+    monkeypatch.setattr(train, "evaluate", interrupt_second_epoch)
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        fit(small_model(), recipe(epochs=2), seed=0, checkpoint=checkpoint, max_batches=8, **SMALL)
+    monkeypatch.setattr(train, "evaluate", evaluate)
+
+    resumed = small_model()
+    history = fit(resumed, recipe(epochs=2), seed=0, checkpoint=checkpoint, max_batches=8, **SMALL)
+    assert [h["val_accuracy"] for h in history] == [h["val_accuracy"] for h in reference]
+    assert all(torch.equal(resumed.state_dict()[k], expected[k]) for k in expected)
+
+
+def test_augmentation_moves_each_image_differently_and_keeps_the_shape():
+    x = torch.zeros(8, 1, 28, 28)
+    x[:, :, 10:18, 12:16] = 1
+    out = random_affine(x, Augment(degrees=15, translate=0.1, scale=(0.9, 1.1)), torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    assert len({tuple(o.flatten().tolist()) for o in out}) == 8
+
+
+def test_no_augmentation_means_identity_transform():
+    x = torch.rand(4, 1, 28, 28)
+    out = random_affine(x, Augment(degrees=0, translate=0, scale=(1, 1)), torch.Generator())
+    assert torch.allclose(out, x, atol=1e-5)
