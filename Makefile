@@ -1,10 +1,12 @@
-# make setup: create .venv and install the pinned dependencies and digitlib
-# make test:  set up, fetch MNIST (offline-first), run the tests
+# make dashboard: set up, then serve the drawing dashboard at http://127.0.0.1:8866
+# make test:      set up (packages, MNIST, a browser), then run every test
+# make setup:     only create .venv and install the pinned dependencies and digitlib
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
+PORT ?= 8866
 
-.PHONY: setup test data clean
+.PHONY: setup data browser test dashboard clean
 
 setup: $(VENV)/.installed
 
@@ -17,8 +19,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 data: setup
 	$(BIN)/python -m digitlib data
 
-test: data
+# The browser tests use Debian's chromium where it can be had (as root), else Playwright's own download.
+browser: setup
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else $(BIN)/python -m playwright install chromium; fi
+
+test: data browser
 	$(BIN)/python -m pytest
 
+dashboard: setup
+	$(BIN)/voila notebooks/06_dashboard.ipynb --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser
+
 clean:
-	rm -rf $(VENV) data/MNIST
+	rm -rf $(VENV) data/MNIST tests/artifacts

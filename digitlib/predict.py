@@ -8,7 +8,7 @@ import torch
 from digitlib import weights
 from digitlib.constants import WEIGHTS_DIR
 from digitlib.models import DEFAULT_MODEL, variant
-from digitlib.preprocess import to_mnist_input
+from digitlib.preprocess import to_mnist_input, to_mnist_inputs
 
 
 @dataclass
@@ -40,3 +40,11 @@ class Predictor:
             return Prediction(None, None, None)
         probs = self.probs(x[None])[0]
         return Prediction(int(probs.argmax()), probs, x)
+
+    def predict_number(self, image):
+        """One Prediction per digit of a written number such as 2026, left to right; [] when there is none."""
+        xs = to_mnist_inputs(image)
+        if not xs:
+            return []
+        probs = self.probs(torch.stack(xs))
+        return [Prediction(int(p.argmax()), p, x) for p, x in zip(probs, xs)]

@@ -63,6 +63,30 @@ def open_image(source):
     return image
 
 
+def paper_surface(gray):
+    """The paper's brightness everywhere, as a smooth quadratic surface fitted to the picture's border.
+
+    A canvas gives a constant; a photo's uneven lighting gives a gradient, which is then not taken for ink.
+    """
+    h, w = gray.shape
+    frame = max(1, round(0.04 * min(h, w)))
+    border = np.ones((h, w), bool)
+    border[frame:-frame, frame:-frame] = False
+    rows, cols = np.nonzero(border)
+    y, x = np.linspace(-1, 1, h, dtype=np.float32), np.linspace(-1, 1, w, dtype=np.float32)
+
+    def basis(y, x):
+        return [np.ones_like(x * y), x, y, x * x, x * y, y * y]
+
+    a, b = np.stack(basis(y[rows], x[cols]), -1), gray[rows, cols]
+    for _ in range(2):  # refit without the pixels far off the surface: ink that touches the border
+        coef = np.linalg.lstsq(a, b, rcond=None)[0]
+        residual = np.abs(a @ coef - b)
+        keep = residual <= max(3 * np.median(residual), 0.02)
+        a, b = a[keep], b[keep]
+    return sum(c * term for c, term in zip(coef, basis(y[:, None], x[None, :]))).astype(np.float32)
+
+
 def ink_map(image):
     """Float array in [0, 1]: 1 where there is ink, 0 on the paper, whatever the polarity or transparency."""
     image = ImageOps.exif_transpose(image)
@@ -74,9 +98,8 @@ def ink_map(image):
         if alpha.min() < 0.5:  # strokes on a transparent background: opacity is the ink
             return alpha
     gray = np.asarray(image.convert("L"), dtype=np.float32) / 255
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    paper = np.median(border)
-    ink = paper - gray if paper > 0.5 else gray - paper  # dark ink on light paper, or light on dark
+    paper = paper_surface(gray)
+    ink = paper - gray if np.median(paper) > 0.5 else gray - paper  # dark ink on light paper, or light on dark
     top = np.percentile(ink, 99.9)
     if top < MIN_CONTRAST:
         return np.zeros_like(ink)
@@ -144,21 +167,54 @@ def place_by_mass(digit):
     return frame
 
 
+def split_digits(mask):
+    """Masks of the digits in a mask of a written number, left to right.
+
+    Connected pieces of ink are one digit when their columns overlap (a 4, 5 or 7 written in two strokes).
+    """
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
+    pieces = sorted((s[1].start, s[1].stop, i + 1) for i, s in enumerate(ndimage.find_objects(labels)))
+    groups = []  # [first column, last column + 1, labels]
+    for start, stop, label in pieces:
+        if groups and min(stop, groups[-1][1]) - start >= 0.5 * min(stop - start, groups[-1][1] - groups[-1][0]):
+            groups[-1][1] = max(stop, groups[-1][1])
+            groups[-1][2].append(label)
+        else:
+            groups.append([start, stop, [label]])
+    return [np.isin(labels, ids) for _, _, ids in groups]
+
+
+def to_mnist(ink, mask):
+    """The [1, 28, 28] MNIST-style input for the ink under mask."""
+    work = match_stroke(fit_box(ink * ndimage.binary_dilation(mask, iterations=2), DIGIT_BOX * WORK_SCALE),
+                        MNIST_STROKE * WORK_SCALE)
+    digit = fit_box(np.where(work > 0.05, work, 0), DIGIT_BOX)
+    digit = np.clip(digit / max(digit.max(), 1e-6), 0, 1)
+    return torch.from_numpy(place_by_mass(digit))[None]
+
+
+def find_ink(image):
+    """Ink map and the mask of the written digit(s); the mask is empty when the picture holds no digit."""
+    ink = ink_map(open_image(image))
+    mask = digit_mask(ink)
+    if mask.any():
+        rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+        if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_EXTENT * max(ink.shape):
+            mask[:] = False
+    return ink, mask
+
+
 def to_mnist_input(image):
     """The 28x28 tensor [1, 28, 28] in [0, 1] the network sees for an image, or None when there is no digit.
 
     image: a path, bytes, numpy array or PIL image of any size; dark-on-light or light-on-dark; with or without
     transparency. Raises DigitlibError for data that is not a readable image.
     """
-    ink = ink_map(open_image(image))
-    mask = digit_mask(ink)
-    if not mask.any():
-        return None
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_EXTENT * max(ink.shape):
-        return None
-    work = match_stroke(fit_box(ink * ndimage.binary_dilation(mask, iterations=2), DIGIT_BOX * WORK_SCALE),
-                        MNIST_STROKE * WORK_SCALE)
-    digit = fit_box(np.where(work > 0.05, work, 0), DIGIT_BOX)
-    digit = np.clip(digit / max(digit.max(), 1e-6), 0, 1)
-    return torch.from_numpy(place_by_mass(digit))[None]
+    ink, mask = find_ink(image)
+    return to_mnist(ink, mask) if mask.any() else None
+
+
+def to_mnist_inputs(image):
+    """One [1, 28, 28] input per digit of a written number, left to right; [] when there is no digit."""
+    ink, mask = find_ink(image)
+    return [to_mnist(ink, m) for m in split_digits(mask)] if mask.any() else []

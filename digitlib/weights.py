@@ -10,7 +10,7 @@ from safetensors.torch import load_file, save_file
 
 from digitlib.constants import WEIGHTS_DIR
 from digitlib.errors import DigitlibError
-from digitlib.models import build
+from digitlib.models import VARIANTS, build
 
 
 def paths(name, folder=WEIGHTS_DIR):
@@ -72,5 +72,5 @@ def load_cached(name, folder=WEIGHTS_DIR):
 
 
 def shipped(folder=WEIGHTS_DIR):
-    """Names of the models with weights metadata in folder."""
-    return sorted(p.stem for p in Path(folder).glob("*.json"))
+    """Names of the registered models that have weights in folder, in registry order."""
+    return [name for name in VARIANTS if all(p.exists() for p in paths(name, folder))]

@@ -9,7 +9,8 @@ def drawing(digit, style="plain", size=280):
     """A 28x28 MNIST digit re-drawn as a person would hand it over, as a PIL image.
 
     styles: plain (black pen on white canvas), inverted (white on black), transparent (black strokes on a
-    transparent PNG), thin (fine pen), thick (marker), small (small and off in a corner).
+    transparent PNG), thin (fine pen), thick (marker), small (small and off in a corner),
+    photo (blue ballpoint on yellowish paper, lit unevenly, blurred and noisy, as a phone would take it).
     """
     big = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32) / 255
     ink = big > 0.5
@@ -24,6 +25,12 @@ def drawing(digit, style="plain", size=280):
     pixels = np.where(ink, 0, 255).astype(np.uint8)  # black pen on white paper
     if style == "inverted":
         return Image.fromarray(255 - pixels)
+    if style == "photo":
+        rng = np.random.default_rng(int(digit.sum()))
+        light = np.linspace(1.0, 0.6, size)[None, :, None] * np.linspace(0.95, 1.0, size)[:, None, None]
+        paper = np.array([215, 205, 180]) * light
+        rgb = np.where(ink[..., None], np.array([40, 50, 130]) * light, paper) + rng.normal(0, 6, (size, size, 3))
+        return Image.fromarray(ndimage.gaussian_filter(rgb, (1.5, 1.5, 0)).clip(0, 255).astype(np.uint8))
     if style == "transparent":
         return Image.fromarray(np.dstack([np.zeros_like(pixels)] * 3 + [np.where(ink, 255, 0).astype(np.uint8)]), "RGBA")
     return Image.fromarray(pixels)

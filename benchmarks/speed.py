@@ -1,0 +1,65 @@
+"""Speed figures for the README and issue notes: `fast` training over several seeds, and predict latency.
+
+Run on an otherwise idle machine: .venv/bin/python benchmarks/speed.py [--seeds 5] [--repeats 200]
+"""
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from digitlib.data import load_mnist
+from digitlib.predict import Predictor
+from digitlib.train import train_variant
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from drawings import drawing  # noqa: E402
+
+
+def summary(values, unit):
+    return f"median {statistics.median(values):.2f}{unit}, min {min(values):.2f}{unit}, max {max(values):.2f}{unit}"
+
+
+def bench_fast(seeds):
+    seconds, accuracy = [], []
+    with tempfile.TemporaryDirectory() as out:
+        for seed in range(seeds):
+            meta = train_variant("fast", seed=seed, out=out, progress=False)
+            seconds.append(meta["train_seconds"])
+            accuracy.append(meta["test_accuracy"] * 100)
+            print(f"  fast seed {seed}: {meta['train_seconds']:.2f}s, test accuracy {meta['test_accuracy']:.2%}", flush=True)
+    print(f"fast, 1 epoch, {seeds} seeds, {torch.get_num_threads()} threads: training {summary(seconds, 's')}; "
+          f"test accuracy {summary(accuracy, '%')}")
+
+
+def bench_predict(repeats, model):
+    x, _ = load_mnist("test", limit=1)
+    digit = (x[0, 0].numpy() * 255).round().astype(np.uint8)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "drawing.png"
+        drawing(digit, "plain", size=280).save(path)
+        predictor = Predictor(model)
+        predictor.predict(path)  # warm-up
+        ms = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            predictor.predict(path)
+            ms.append((time.perf_counter() - start) * 1000)
+    print(f"predict {model} on a 280x280 PNG file, model loaded, {repeats} runs: {summary(ms, ' ms')}, "
+          f"p95 {np.percentile(ms, 95):.2f} ms")
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, default=5, help="training runs of `fast`")
+    p.add_argument("--repeats", type=int, default=200, help="predictions timed per model")
+    args = p.parse_args()
+    for name in ("best", "fast"):
+        bench_predict(args.repeats, name)
+    bench_fast(args.seeds)

@@ -1,0 +1,319 @@
+"""The drawing dashboard: draw (or upload) a digit or a number and see what the network reads, and why.
+
+`DigitDashboard().widget` is the whole app; its state (strokes, model, current picture) lives on the object.
+Strokes are drawn on the canvas as they come; the reading happens once, when a stroke ends, from a clean
+rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back.
+"""
+
+import functools
+import io
+import logging
+
+import ipywidgets as widgets
+import numpy as np
+from ipycanvas import Canvas, hold_canvas
+from matplotlib import colormaps
+from PIL import Image, ImageDraw
+
+from digitlib.errors import DigitlibError
+from digitlib.explain import feature_maps, saliency
+from digitlib.models import DEFAULT_MODEL
+from digitlib.predict import Predictor
+from digitlib.preprocess import open_image
+from digitlib.weights import shipped
+
+log = logging.getLogger(__name__)
+
+WIDTH, HEIGHT = 560, 280  # room for a number such as 2026; one digit can go anywhere
+PEN = 18  # default pen width, canvas pixels
+UNSURE = 0.6  # below this probability the app says it is not sure
+MAX_UPLOAD = 10_000_000  # bytes
+FEATURES_SHOWN = 8  # channels shown per conv layer
+
+STYLE = """<style>
+.digit-app { font-family: system-ui, sans-serif; }
+.digit-canvas { border: 2px solid #888; border-radius: 6px; background: white; touch-action: none; cursor: crosshair; }
+.digit-prediction, .digit-prediction .widget-html-content { font-size: 120px; font-weight: 700; line-height: 140px; height: 140px; width: 180px; text-align: center; }
+.digit-status { font-size: 16px; width: 180px; }
+.digit-status .error { color: #b00020; }
+.digit-number, .digit-number .widget-html-content { font-size: 40px; font-weight: 700; letter-spacing: 4px; line-height: 48px; height: 48px; }
+.digit-bars td { padding: 1px 4px; font-size: 14px; }
+.digit-bars .bar { height: 14px; background: #9aa7b8; border-radius: 2px; }
+.digit-bars .top .bar { background: #2f6fd6; } .digit-bars .top { font-weight: 700; }
+</style>"""
+
+
+def png(pixels, scale=1):
+    """PNG bytes of an [H, W] float array in [0, 1] (grey) or an [H, W, 3] uint8 array, enlarged without blur."""
+    if pixels.ndim == 2:
+        pixels = (np.clip(pixels, 0, 1) * 255).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    if scale != 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def overlay(x, heat):
+    """The input in grey with a heat map blended over it, as RGB uint8 [28, 28, 3]."""
+    grey = np.repeat(x[..., None], 3, -1)
+    hot = colormaps["inferno"](heat)[..., :3]
+    return ((0.45 * grey + 0.75 * hot).clip(0, 1) * 255).astype(np.uint8)
+
+
+def tile(maps, cell=56):
+    """Up to FEATURES_SHOWN channels of one conv layer's activations [C, H, W] side by side, each scaled to [0, 1]."""
+    maps = maps[:FEATURES_SHOWN].numpy()
+    lo, hi = maps.min((1, 2), keepdims=True), maps.max((1, 2), keepdims=True)
+    maps = (maps - lo) / np.maximum(hi - lo, 1e-6)
+    h, w = maps.shape[1:]
+    row = np.ones((h, len(maps) * (w + 1) - 1), np.float32)
+    for i, m in enumerate(maps):
+        row[:, i * (w + 1) : i * (w + 1) + w] = m
+    return png(row, scale=max(1, cell // h))
+
+
+def bars_html(probs):
+    """The ten probabilities as a bar table, top three in bold."""
+    top3 = set(np.argsort(probs)[-3:]) if probs.any() else set()
+    rows = "".join(
+        f'<tr class="{"top" if d in top3 else ""}"><td>{d}</td>'
+        f'<td style="width:160px"><div class="bar" style="width:{max(p * 100, 0.5):.1f}%"></div></td>'
+        f"<td>{p:.1%}</td></tr>"
+        for d, p in enumerate(probs)
+    )
+    return f'<table class="digit-bars">{rows}</table>'
+
+
+def guarded(method):
+    """Run a UI callback; show any failure as one line in the app instead of a traceback."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except DigitlibError as e:
+            self.say(str(e), error=True)
+        except Exception:
+            log.exception("dashboard callback failed")
+            self.say("Something went wrong; the drawing is kept. Try again or press Clear.", error=True)
+
+    return run
+
+
+class DigitDashboard:
+    """Canvas, controls and views; `widget` is the app."""
+
+    def __init__(self, model=DEFAULT_MODEL):
+        self.predictor = Predictor(model)
+        self.strokes = []  # [(pen width, [(x, y), ...]), ...]
+        self.picture = None  # an uploaded PIL image, shown and read instead of the strokes
+        self.pen_down = False
+
+        self.canvas = Canvas(width=WIDTH, height=HEIGHT)
+        self.canvas.add_class("digit-canvas")
+        self.canvas.layout = widgets.Layout(width=f"{WIDTH}px", height=f"{HEIGHT}px")
+        self.canvas.on_client_ready(self.redraw)
+        self.canvas.on_mouse_down(self.stroke_start)
+        self.canvas.on_mouse_move(self.stroke_move)
+        self.canvas.on_mouse_up(self.stroke_end)
+        self.canvas.on_mouse_out(self.stroke_end)
+        self.canvas.on_touch_start(lambda touches: self.stroke_start(*touches[0]))
+        self.canvas.on_touch_move(lambda touches: self.stroke_move(*touches[0]))
+        self.canvas.on_touch_end(lambda touches: self.stroke_end())
+
+        self.pen = labelled(widgets.IntSlider(PEN, min=4, max=40, description="Pen width", layout=widgets.Layout(width="260px")),
+                            "digit-pen")
+        self.clear_button = button("Clear", "digit-clear", self.clear)
+        self.undo_button = button("Undo", "digit-undo", self.undo)
+        self.model = widgets.Dropdown(options=shipped(), value=model, description="Model", layout=widgets.Layout(width="260px"))
+        self.model.add_class("digit-model")
+        self.model.observe(self.switch_model, "value")
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload image")
+        self.upload.add_class("digit-upload")
+        self.upload.observe(self.uploaded, "value")
+
+        self.digit = labelled(widgets.HTML(), "digit-prediction")
+        self.status = labelled(widgets.HTML(), "digit-status")
+        self.bars = labelled(widgets.HTML(), "digit-probabilities")
+        self.seen = widgets.Image(format="png", width=140, height=140)
+        self.heat = widgets.Image(format="png", width=140, height=140)
+        self.number = labelled(widgets.HTML(), "digit-number")
+        self.crops = widgets.HBox()
+        self.features = widgets.VBox()
+
+        def titled(title, *children):
+            return widgets.VBox([widgets.HTML(f"<b>{title}</b>"), *children])
+
+        tools = widgets.VBox([widgets.HBox([self.pen, self.undo_button, self.clear_button]),
+                              widgets.HBox([self.model, self.upload])])
+        answer = widgets.HBox([titled("The network reads", self.digit, self.status), titled("Probabilities", self.bars)])
+        views = widgets.HBox([titled("What it saw (28x28)", self.seen), titled("Pixels that decided", self.heat),
+                              titled("The whole number", self.number, self.crops)])
+        self.widget = widgets.VBox([widgets.HTML(STYLE), widgets.HBox([widgets.VBox([self.canvas, tools]), answer]),
+                                    views, titled("Inside the network: conv feature maps", self.features)])
+        self.widget.add_class("digit-app")
+        self.show()
+
+    # --- drawing -------------------------------------------------------------------------------
+
+    @guarded
+    def stroke_start(self, x, y):
+        if self.picture is not None:  # drawing after an upload starts a fresh drawing
+            self.picture = None
+            self.redraw()
+        self.pen_down = True
+        self.strokes.append((self.pen.value, [(x, y)]))
+        c = self.canvas
+        with hold_canvas():
+            c.fill_style = "black"
+            c.fill_circle(x, y, self.pen.value / 2)
+
+    @guarded
+    def stroke_move(self, x, y):
+        if not self.pen_down:
+            return
+        width, points = self.strokes[-1]
+        c = self.canvas
+        with hold_canvas():
+            c.stroke_style, c.line_width, c.line_cap, c.line_join = "black", width, "round", "round"
+            c.stroke_line(*points[-1], x, y)
+        points.append((x, y))
+
+    @guarded
+    def stroke_end(self, *_):
+        if self.pen_down:
+            self.pen_down = False
+            self.show()
+
+    def redraw(self):
+        """Paint the canvas from state: on page connect (earlier drawing is lost then), undo, clear, upload."""
+        c = self.canvas
+        with hold_canvas():
+            c.clear()
+            c.fill_style = "white"
+            c.fill_rect(0, 0, WIDTH, HEIGHT)
+            if self.picture is not None:
+                shown = self.picture.convert("RGBA")
+                shown.thumbnail((WIDTH, HEIGHT))
+                c.put_image_data(np.asarray(shown), (WIDTH - shown.width) // 2, (HEIGHT - shown.height) // 2)
+            c.stroke_style, c.fill_style, c.line_cap, c.line_join = "black", "black", "round", "round"
+            for width, points in self.strokes:
+                c.line_width = width
+                c.fill_circle(*points[0], width / 2)
+                if len(points) > 1:
+                    c.stroke_lines(points)
+
+    def render(self):
+        """The strokes as a greyscale picture, black on white, exactly as drawn."""
+        image = Image.new("L", (WIDTH, HEIGHT), 255)
+        draw = ImageDraw.Draw(image)
+        for width, points in self.strokes:
+            if len(points) > 1:
+                draw.line(points, fill=0, width=width, joint="curve")
+            for x, y in (points[0], points[-1]):  # round caps
+                draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=0)
+        return image
+
+    # --- controls ------------------------------------------------------------------------------
+
+    @guarded
+    def clear(self, *_):
+        self.strokes, self.picture = [], None
+        self.redraw()
+        self.show()
+
+    @guarded
+    def undo(self, *_):
+        if self.strokes:
+            self.strokes.pop()
+            self.redraw()
+            self.show()
+
+    @guarded
+    def switch_model(self, change):
+        self.predictor = Predictor(change["new"])
+        self.show()
+
+    @guarded
+    def uploaded(self, change):
+        if not change["new"]:
+            return
+        file = change["new"][0]
+        data = bytes(file["content"])
+        self.upload.value = ()  # the same file can be chosen again
+        if len(data) > MAX_UPLOAD:
+            raise DigitlibError(f"{file['name']}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD // 1_000_000} MB limit")
+        picture = open_image(data)
+        try:
+            picture.convert("RGBA")  # decoding fully here catches broken files before the app changes
+        except OSError:
+            raise DigitlibError(f"{file['name']}: truncated or corrupt image") from None
+        self.picture, self.strokes = picture, []
+        self.redraw()
+        self.show()
+
+    # --- views ---------------------------------------------------------------------------------
+
+    def say(self, text, error=False):
+        self.status.value = f'<span class="error">{text}</span>' if error else text
+
+    def show(self):
+        """Read the current picture and update every view."""
+        picture = self.picture if self.picture is not None else self.render()
+        digits = self.predictor.predict_number(picture) if (self.strokes or self.picture is not None) else []
+        if not digits:
+            self.digit.value, self.bars.value, self.number.value = "", bars_html(np.zeros(10)), ""
+            self.seen.value = self.heat.value = png(np.zeros((28, 28)))
+            self.crops.children, self.features.children = (), ()
+            self.say("Draw a digit, or a number such as 2026, with the mouse, a finger or a pen."
+                     if not (self.strokes or self.picture) else "No digit found: draw a little bigger or bolder.")
+            return
+        main = digits[0] if len(digits) == 1 else max(digits, key=lambda p: p.x.sum())
+        self.number.value = "".join(str(p.digit) for p in digits)
+        self.digit.value = str(main.digit) if len(digits) == 1 else ""
+        self.bars.value = bars_html(main.probs)
+        top = np.argsort(main.probs)[::-1]
+        if len(digits) > 1:
+            self.say(f"{len(digits)} digits: the views show the largest, read as {main.digit}.")
+        elif main.probs[top[0]] < UNSURE:
+            self.say(f"Not sure: {top[0]} or {top[1]}?")
+        else:
+            self.say(f"{main.probs[top[0]]:.0%} sure.")
+        x = main.x[0].numpy()
+        self.seen.value = png(x, scale=5)
+        self.heat.value = png(overlay(x, saliency(self.predictor.model, main.x).numpy()), scale=5)
+        self.crops.children = [crop_view(p) for p in digits] if len(digits) > 1 else ()
+        maps = feature_maps(self.predictor.model, main.x)
+        self.features.children = [
+            widgets.VBox([widgets.HTML(f"conv {i + 1}: {len(m)} channels, {m.shape[1]}x{m.shape[2]}"
+                                       f"{f' (first {FEATURES_SHOWN})' if len(m) > FEATURES_SHOWN else ''}"),
+                          widgets.HBox([widgets.Image(value=tile(m), format="png")])])
+            for i, m in enumerate(maps)
+        ] or [widgets.HTML(f"{self.predictor.name} is fully connected: it has no conv layers to show.")]
+
+
+def labelled(widget, css_class):
+    widget.add_class(css_class)
+    return widget
+
+
+def button(text, css_class, callback):
+    b = labelled(widgets.Button(description=text), css_class)
+    b.on_click(callback)
+    return b
+
+
+def crop_view(p):
+    """One digit of a number: what the network saw and what it read."""
+    return widgets.VBox([widgets.Image(value=png(p.x[0].numpy(), scale=2), format="png"),
+                         widgets.HTML(f"<center><b>{p.digit}</b> {p.probs.max():.0%}</center>")])
+
+
+def dashboard(model=DEFAULT_MODEL):
+    """The drawing app as one widget, for a notebook or Voila; a plain message if it cannot start."""
+    try:
+        return DigitDashboard(model).widget
+    except DigitlibError as e:
+        return widgets.HTML(f'<p class="digit-status"><b>The dashboard cannot start:</b> {e}</p>')

@@ -1,0 +1,56 @@
+"""A Voila server for the dashboard on a free loopback port, and a headless Chromium."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from digitlib.constants import ROOT
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("voila") / "voila.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "voila", "notebooks/06_dashboard.ipynb", f"--port={port}",
+                                   "--no-browser", "--Voila.ip=127.0.0.1"], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while "is filled with" not in log.read_text():  # the pool of preheated kernels is ready
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"Voila did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        urllib.request.urlopen(url, timeout=60).close()
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as p:
+        options = {"executable_path": chromium} if os.path.exists(chromium) else {}  # else Playwright's own browser
+        b = p.chromium.launch(headless=True, args=CHROMIUM_ARGS, **options)
+        yield b
+        b.close()

@@ -1,0 +1,90 @@
+"""The dashboard's logic without a browser: events go straight to the app object."""
+
+import io
+from datetime import datetime, timezone
+
+import pytest
+from PIL import Image
+
+from digitlib.dashboard import DigitDashboard, dashboard
+from drawings import drawing
+from strokes import strokes
+
+
+@pytest.fixture
+def app():
+    return DigitDashboard("fast")
+
+
+def draw(app, digit_strokes):
+    for points in digit_strokes:
+        app.stroke_start(*points[0])
+        for x, y in points[1:]:
+            app.stroke_move(x, y)
+        app.stroke_end()
+
+
+def test_a_new_app_invites_drawing(app):
+    assert app.digit.value == "" and "Draw a digit" in app.status.value
+
+
+def test_each_stroke_end_updates_the_reading(app):
+    draw(app, strokes(7))
+    assert app.digit.value == "7" and app.number.value == "7"
+    assert app.seen.value and app.heat.value and len(app.features.children) == 3
+
+
+def test_undo_and_clear(app):
+    draw(app, strokes(4))
+    assert app.digit.value == "4"
+    app.undo()
+    assert len(app.strokes) == 1
+    app.clear()
+    assert app.strokes == [] and app.digit.value == "" and "Draw a digit" in app.status.value
+
+
+def test_switching_to_a_fully_connected_model_explains_the_missing_feature_maps(app):
+    draw(app, strokes(3))
+    app.model.value = "fc"
+    assert app.digit.value == "3" and "fully connected" in app.features.children[0].value
+
+
+def upload(app, name, data):
+    app.upload.value = ({"name": name, "type": "image/png", "size": len(data), "content": memoryview(data),
+                         "last_modified": datetime.now(timezone.utc)},)
+
+
+def png_bytes(image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_an_uploaded_photo_is_read(app, mnist_test):
+    images, labels = mnist_test
+    upload(app, "photo.png", png_bytes(drawing(images[0], "photo")))
+    assert app.digit.value == str(labels[0])
+
+
+@pytest.mark.parametrize("data, message", [(b"", "empty file"), (b"GIF89a-broken", "not a readable image")])
+def test_a_bad_upload_is_one_line_in_the_page_and_keeps_the_drawing(app, data, message):
+    draw(app, strokes(1))
+    upload(app, "bad.png", data)
+    assert message in app.status.value and "Traceback" not in app.status.value
+    assert app.digit.value == "1" and len(app.strokes) == 1
+
+
+def test_an_oversized_upload_is_refused(app, monkeypatch):
+    monkeypatch.setattr("digitlib.dashboard.MAX_UPLOAD", 100)
+    upload(app, "big.png", png_bytes(Image.new("L", (200, 200), 255)))
+    assert "over the" in app.status.value
+
+
+def test_a_number_is_read_digit_by_digit(app):
+    for i, d in enumerate([2, 0, 2, 6]):
+        draw(app, [[(70 + 140 * i + (x - 280) * 0.55, 140 + (y - 140) * 0.75) for x, y in s] for s in strokes(d)])
+    assert app.number.value == "2026" and len(app.crops.children) == 4
+
+
+def test_an_unknown_model_gives_a_message_not_a_traceback():
+    assert "cannot start" in dashboard("resnet").value
