@@ -93,6 +93,13 @@ def cmd_models(args):
         print(f"{r['name']:<8} {r['kind']:<4} {r['params']:>9,} params  {acc:>10}  {'(default) ' if r['default'] else ''}{r['description']}")
 
 
+def positive(text):
+    """argparse type: an integer of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def parser():
     p = argparse.ArgumentParser(prog="python -m digitlib", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -104,7 +111,7 @@ def parser():
 
     t = sub.add_parser("train", help="train a model and write its weights and metadata", **fmt)
     t.add_argument("--model", required=True, help=model_help)
-    t.add_argument("--epochs", type=int, default=None, help="epochs (default: the model's recipe)")
+    t.add_argument("--epochs", type=positive, default=None, help="epochs (default: the model's recipe)")
     t.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
     t.add_argument("--out", default=str(WEIGHTS_DIR), help="folder for NAME.safetensors and NAME.json")
     t.add_argument("--device", default=None, help="cuda, mps or cpu (default: the first available)")

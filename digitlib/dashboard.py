@@ -127,11 +127,10 @@ class DigitDashboard:
                             "digit-pen")
         self.clear_button = button("Clear", "digit-clear", self.clear)
         self.undo_button = button("Undo", "digit-undo", self.undo)
-        self.model = widgets.Dropdown(options=shipped(), value=model, description="Model", layout=widgets.Layout(width="260px"))
-        self.model.add_class("digit-model")
+        self.model = labelled(widgets.Dropdown(options=shipped(), value=model, description="Model",
+                                               layout=widgets.Layout(width="260px")), "digit-model")
         self.model.observe(self.switch_model, "value")
-        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload image")
-        self.upload.add_class("digit-upload")
+        self.upload = labelled(widgets.FileUpload(accept="image/*", multiple=False, description="Upload image"), "digit-upload")
         self.upload.observe(self.uploaded, "value")
 
         self.digit = labelled(widgets.HTML(), "digit-prediction")
@@ -187,6 +186,7 @@ class DigitDashboard:
             self.pen_down = False
             self.show()
 
+    @guarded
     def redraw(self):
         """Paint the canvas from state: on page connect (earlier drawing is lost then), undo, clear, upload."""
         c = self.canvas
@@ -245,12 +245,7 @@ class DigitDashboard:
         self.upload.value = ()  # the same file can be chosen again
         if len(data) > MAX_UPLOAD:
             raise DigitlibError(f"{file['name']}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD // 1_000_000} MB limit")
-        picture = open_image(data)
-        try:
-            picture.convert("RGBA")  # decoding fully here catches broken files before the app changes
-        except OSError:
-            raise DigitlibError(f"{file['name']}: truncated or corrupt image") from None
-        self.picture, self.strokes = picture, []
+        self.picture, self.strokes = open_image(data), []  # open_image decodes fully: a broken file fails here
         self.redraw()
         self.show()
 

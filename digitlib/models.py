@@ -53,6 +53,15 @@ def activation(name):
     return {"relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(0.1)}[name]
 
 
+def dense_layers(width, hidden, dropout, act):
+    """Linear, activation and dropout for each hidden width, then the layer that outputs 10 logits."""
+    layers = []
+    for h in hidden:
+        layers += [nn.Linear(width, h), activation(act), nn.Dropout(dropout)]
+        width = h
+    return layers + [nn.Linear(width, NUM_CLASSES)]
+
+
 class MLP(nn.Module):
     """Fully connected: 784 pixels -> hidden layers -> 10 logits."""
 
@@ -60,13 +69,7 @@ class MLP(nn.Module):
 
     def __init__(self, hidden=(256, 128, 64), dropout=0.0, act="relu"):
         super().__init__()
-        layers = [Normalize(), nn.Flatten()]
-        width = IMAGE_SIZE * IMAGE_SIZE
-        for h in hidden:
-            layers += [nn.Linear(width, h), activation(act), nn.Dropout(dropout)]
-            width = h
-        layers.append(nn.Linear(width, NUM_CLASSES))
-        self.net = nn.Sequential(*layers)
+        self.net = nn.Sequential(Normalize(), nn.Flatten(), *dense_layers(IMAGE_SIZE * IMAGE_SIZE, hidden, dropout, act))
 
     def forward(self, x):
         return self.net(x)  # [N, 1, 28, 28] -> [N, 10]
@@ -98,12 +101,7 @@ class ConvNet(nn.Module):
         self.features = nn.Sequential(*layers)
         with torch.no_grad():  # flattened size, whatever the stages
             width = self.features(torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE)).numel()
-        head = [nn.Flatten(), nn.Dropout(dropout)]
-        for h in hidden:
-            head += [nn.Linear(width, h), activation(act), nn.Dropout(dropout)]
-            width = h
-        head.append(nn.Linear(width, NUM_CLASSES))
-        self.head = nn.Sequential(*head)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), *dense_layers(width, hidden, dropout, act))
 
     def forward(self, x):
         return self.head(self.features(x))  # [N, 1, 28, 28] -> [N, C, h, w] -> [N, 10]
@@ -143,7 +141,7 @@ VARIANTS = {
                 dict(stages=((8,), (16,)), hidden=(64,), dropout=0.1)),
         Variant("fast", "Strided 16-32-64 CNN with batch norm: 99% in one CPU epoch", "ConvNet",
                 dict(stages=((16,), (32,), (64,)), hidden=(), dropout=0.0, batchnorm=True, act="relu", stem_stride=2),
-                Recipe(epochs=1, batch_size=128, lr=1e-2, label_smoothing=0.1)),
+                Recipe(epochs=1, batch_size=128, lr=3e-2, label_smoothing=0.1)),
         Variant("best", "VGG-style 32-64x2-128x2 CNN, batch norm, affine augmentation", "ConvNet",
                 dict(stages=((32,), (64, 64), (128, 128)), hidden=(256,), dropout=0.3, batchnorm=True, act="relu"),
                 Recipe(epochs=20, lr=3e-3, label_smoothing=0.1, augment=AFFINE)),

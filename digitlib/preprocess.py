@@ -80,7 +80,7 @@ def paper_surface(gray):
 
     a, b = np.stack(basis(y[rows], x[cols]), -1), gray[rows, cols]
     for _ in range(2):  # refit without the pixels far off the surface: ink that touches the border
-        coef = np.linalg.lstsq(a, b, rcond=None)[0]
+        coef = np.linalg.solve(a.T @ a, a.T @ b)  # least squares by normal equations: 6 unknowns
         residual = np.abs(a @ coef - b)
         keep = residual <= max(3 * np.median(residual), 0.02)
         a, b = a[keep], b[keep]

@@ -13,12 +13,17 @@ from tqdm.auto import tqdm
 from digitlib import __version__, weights
 from digitlib.constants import WEIGHTS_DIR
 from digitlib.data import data_checksum, load_mnist
+from digitlib.errors import DigitlibError
 from digitlib.models import build, count_params, variant
 
 
 def pick_device(device=None):
     """The given device, else cuda, then mps, then cpu."""
     if device:
+        available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+        if not available.get(str(device).split(":")[0]):
+            raise DigitlibError(f"device {device!r} is not available here; choose from "
+                                + ", ".join(d for d, ok in available.items() if ok))
         return torch.device(device)
     if torch.cuda.is_available():
         return torch.device("cuda")

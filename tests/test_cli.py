@@ -146,3 +146,10 @@ def test_train_dry_run_writes_weights_and_a_json_summary(tmp_path):
 def test_help_states_every_default():
     out = run("train", "--help").stdout
     assert "(default: 0)" in out and "--dry-run" in out
+
+
+def test_bad_training_arguments_are_one_line(tmp_path):
+    result = run("train", "--model", "fast", "--epochs", "0", "--out", str(tmp_path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "at least 1" in result.stderr
+    assert_one_line_error(run("train", "--model", "fast", "--device", "tpu", "--dry-run", "--out", str(tmp_path)),
+                          "not available")
