@@ -5,6 +5,7 @@ Strokes are drawn on the canvas as they come; the reading happens once, when a s
 rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back.
 """
 
+import base64
 import functools
 import io
 import logging
@@ -139,8 +140,8 @@ class DigitDashboard:
         self.seen = widgets.Image(format="png", width=140, height=140)
         self.heat = widgets.Image(format="png", width=140, height=140)
         self.number = labelled(widgets.HTML(), "digit-number")
-        self.crops = widgets.HBox()
-        self.features = widgets.VBox()
+        self.crops = widgets.HTML()
+        self.features = widgets.HTML()
 
         def titled(title, *children):
             return widgets.VBox([widgets.HTML(f"<b>{title}</b>"), *children])
@@ -261,7 +262,7 @@ class DigitDashboard:
         if not digits:
             self.digit.value, self.bars.value, self.number.value = "", bars_html(np.zeros(10)), ""
             self.seen.value = self.heat.value = png(np.zeros((28, 28)))
-            self.crops.children, self.features.children = (), ()
+            self.crops.value = self.features.value = ""
             self.say("Draw a digit, or a number such as 2026, with the mouse, a finger or a pen."
                      if not (self.strokes or self.picture) else "No digit found: draw a little bigger or bolder.")
             return
@@ -279,14 +280,8 @@ class DigitDashboard:
         x = main.x[0].numpy()
         self.seen.value = png(x, scale=5)
         self.heat.value = png(overlay(x, saliency(self.predictor.model, main.x).numpy()), scale=5)
-        self.crops.children = [crop_view(p) for p in digits] if len(digits) > 1 else ()
-        maps = feature_maps(self.predictor.model, main.x)
-        self.features.children = [
-            widgets.VBox([widgets.HTML(f"conv {i + 1}: {len(m)} channels, {m.shape[1]}x{m.shape[2]}"
-                                       f"{f' (first {FEATURES_SHOWN})' if len(m) > FEATURES_SHOWN else ''}"),
-                          widgets.HBox([widgets.Image(value=tile(m), format="png")])])
-            for i, m in enumerate(maps)
-        ] or [widgets.HTML(f"{self.predictor.name} is fully connected: it has no conv layers to show.")]
+        self.crops.value = "".join(crop_html(p) for p in digits) if len(digits) > 1 else ""
+        self.features.value = features_html(self.predictor, main.x)
 
 
 def labelled(widget, css_class):
@@ -300,10 +295,26 @@ def button(text, css_class, callback):
     return b
 
 
-def crop_view(p):
+def img(png_bytes):
+    return f'<img src="data:image/png;base64,{base64.b64encode(png_bytes).decode()}">'
+
+
+def crop_html(p):
     """One digit of a number: what the network saw and what it read."""
-    return widgets.VBox([widgets.Image(value=png(p.x[0].numpy(), scale=2), format="png"),
-                         widgets.HTML(f"<center><b>{p.digit}</b> {p.probs.max():.0%}</center>")])
+    return (f'<div style="display:inline-block;text-align:center;margin-right:8px">{img(png(p.x[0].numpy(), scale=2))}'
+            f"<br><b>{p.digit}</b> {p.probs.max():.0%}</div>")
+
+
+def features_html(predictor, x):
+    """The feature maps of every conv layer for input x, one row per layer."""
+    maps = feature_maps(predictor.model, x)
+    if not maps:
+        return f"{predictor.name} is fully connected: it has no conv layers to show."
+    return "".join(
+        f"<div>conv {i + 1}: {len(m)} channels, {m.shape[1]}x{m.shape[2]}"
+        f"{f' (first {FEATURES_SHOWN})' if len(m) > FEATURES_SHOWN else ''}</div>{img(tile(m))}"
+        for i, m in enumerate(maps)
+    )
 
 
 def dashboard(model=DEFAULT_MODEL):

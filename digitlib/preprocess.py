@@ -56,7 +56,9 @@ def open_image(source):
             if image.width * image.height > MAX_PIXELS:
                 raise DigitlibError(f"{name}: {image.width}x{image.height} is over the limit of {MAX_PIXELS:,} pixels")
             image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DigitlibError(f"{name}: over the limit of {MAX_PIXELS:,} pixels") from None
+    except UnidentifiedImageError:
         raise DigitlibError(f"{name}: not a readable image") from None
     except (OSError, SyntaxError, ValueError):
         raise DigitlibError(f"{name}: truncated or corrupt image") from None

@@ -23,7 +23,8 @@ def free_port():
 
 
 @pytest.fixture(scope="session")
-def dashboard_url(tmp_path_factory):
+def voila(tmp_path_factory):
+    """The running Voila server process; its url attribute is the dashboard's address."""
     port = free_port()
     log = tmp_path_factory.mktemp("voila") / "voila.log"
     with open(log, "w") as out:
@@ -37,7 +38,8 @@ def dashboard_url(tmp_path_factory):
                 pytest.fail(f"Voila did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
         urllib.request.urlopen(url, timeout=60).close()
-        yield url
+        server.url = url
+        yield server
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -54,3 +56,8 @@ def browser():
         b = p.chromium.launch(headless=True, args=CHROMIUM_ARGS, **options)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(voila):
+    return voila.url

@@ -69,6 +69,11 @@ class App:
         readout.fill(str(width))
         readout.press("Enter")
 
+    def upload(self, path):
+        with self.page.expect_file_chooser() as chooser:
+            self.page.locator(".digit-upload").click()
+        chooser.value.set_files(str(path))
+
     def clear(self):
         self.page.locator(".digit-clear").click()
         self.page.wait_for_function("() => document.querySelector('.digit-prediction').innerText.trim() === ''")
@@ -148,14 +153,13 @@ def test_uploads_are_read_and_a_bad_file_is_reported_in_the_page(app, tmp_path, 
     images, labels = mnist_test
     good = tmp_path / "photo.png"
     drawing(images[0], "photo").save(good)
-    upload = app.page.locator(".digit-upload input[type=file]")
-    upload.set_input_files(str(good))
+    app.upload(good)
     app.page.wait_for_function(f"() => document.querySelector('.digit-prediction').innerText.trim() === '{labels[0]}'")
     app.page.screenshot(path=ARTIFACTS / "upload.png")
 
     bad = tmp_path / "notes.png"
     bad.write_text("not an image at all")
-    upload.set_input_files(str(bad))
+    app.upload(bad)
     app.page.wait_for_function("() => document.querySelector('.digit-status').innerText.includes('not a readable image')")
     app.assert_no_traceback()
     app.page.screenshot(path=ARTIFACTS / "bad_upload.png")
@@ -170,26 +174,28 @@ def test_a_drawn_number_is_split_and_read(app):
         for points in strokes(d, "normal"):
             drawn.append([(70 + 140 * i + (x - 280) * 0.55, 140 + (y - 140) * 0.75) for x, y in points])
     app.set_pen(12)
-    app.draw(drawn)
+    for points in drawn:
+        app.stroke(points)
     app.page.wait_for_function("() => document.querySelector('.digit-number').innerText.trim() === '2026'")
     app.page.screenshot(path=ARTIFACTS / "number_2026.png")
 
 
-def kernel_memory_mb():
-    kernels = [p for p in psutil.process_iter(["cmdline"]) if "ipykernel_launcher" in " ".join(p.info["cmdline"] or [])]
+def kernel_memory_mb(server):
+    """Resident memory of each kernel the Voila server started, in MiB."""
+    kernels = [p for p in psutil.Process(server.pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
     return [round(p.memory_info().rss / 2**20) for p in kernels]
 
 
-def test_four_pages_at_once_each_read_their_own_digit(browser, dashboard_url):
+def test_four_pages_at_once_each_read_their_own_digit(browser, voila):
     digits = [1, 5, 8, 9]
     pages = [browser.new_page(viewport={"width": 1280, "height": 900}) for _ in digits]
     for page in pages:  # all four load at the same time
-        page.goto(dashboard_url, wait_until="commit")
+        page.goto(voila.url, wait_until="commit")
     for page in pages:
         page.wait_for_function("() => (document.querySelector('.digit-status') || {}).innerText?.includes('Draw a digit')",
                                timeout=90_000)
     shown = [App(page).draw(strokes(d))[0] for page, d in zip(pages, digits)]
-    record("kernel_rss_mb_with_4_pages", kernel_memory_mb())
+    record("kernel_rss_mib_with_4_pages_open", kernel_memory_mb(voila))
     assert shown == [str(d) for d in digits]
     for page in pages:
         page.close()
