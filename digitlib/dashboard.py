@@ -144,7 +144,7 @@ class DigitDashboard:
         self.features = widgets.HTML()
 
         def titled(title, *children):
-            return widgets.VBox([widgets.HTML(f"<b>{title}</b>"), *children])
+            return widgets.VBox([widgets.HTML(f"<b>{title}</b>"), *children], layout=widgets.Layout(margin="0 24px 8px 0"))
 
         tools = widgets.VBox([widgets.HBox([self.pen, self.undo_button, self.clear_button]),
                               widgets.HBox([self.model, self.upload])])
@@ -246,7 +246,7 @@ class DigitDashboard:
         self.upload.value = ()  # the same file can be chosen again
         if len(data) > MAX_UPLOAD:
             raise DigitlibError(f"{file['name']}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD // 1_000_000} MB limit")
-        self.picture, self.strokes = open_image(data), []  # open_image decodes fully: a broken file fails here
+        self.picture, self.strokes = open_image(data, file["name"]), []  # decoded fully: a broken file fails here
         self.redraw()
         self.show()
 

@@ -30,15 +30,18 @@ MIN_CONTRAST = 0.15  # ink must differ from the paper by this much (of full scal
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
 
 
-def open_image(source):
-    """A PIL image from a path, bytes, numpy array or PIL image; DigitlibError for anything unreadable."""
+def open_image(source, name=None):
+    """A PIL image from a path, bytes, numpy array or PIL image; DigitlibError for anything unreadable.
+
+    name: what to call the image in messages (default: its path, or "image data").
+    """
     if isinstance(source, Image.Image):
         return source
     if isinstance(source, np.ndarray):
         if source.ndim not in (2, 3) or source.size == 0:
             raise DigitlibError(f"an image array must be HxW or HxWxC, got shape {source.shape}")
         return Image.fromarray(np.ascontiguousarray(source.astype(np.uint8) if source.dtype != np.uint8 else source))
-    name = str(source) if isinstance(source, (str, Path)) else "image data"
+    name = name or (str(source) if isinstance(source, (str, Path)) else "image data")
     try:
         data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
     except FileNotFoundError:

@@ -70,7 +70,7 @@ def test_an_uploaded_photo_is_read(app, mnist_test):
 def test_a_bad_upload_is_one_line_in_the_page_and_keeps_the_drawing(app, data, message):
     draw(app, strokes(1))
     upload(app, "bad.png", data)
-    assert message in app.status.value and "Traceback" not in app.status.value
+    assert f"bad.png: {message}" in app.status.value and "Traceback" not in app.status.value
     assert app.digit.value == "1" and len(app.strokes) == 1
 
 

@@ -160,7 +160,7 @@ def test_uploads_are_read_and_a_bad_file_is_reported_in_the_page(app, tmp_path, 
     bad = tmp_path / "notes.png"
     bad.write_text("not an image at all")
     app.upload(bad)
-    app.page.wait_for_function("() => document.querySelector('.digit-status').innerText.includes('not a readable image')")
+    app.page.wait_for_function("() => document.querySelector('.digit-status').innerText.includes('notes.png: not a readable image')")
     app.assert_no_traceback()
     app.page.screenshot(path=ARTIFACTS / "bad_upload.png")
     app.clear()
