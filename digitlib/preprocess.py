@@ -28,20 +28,32 @@ MNIST_STROKE = 2.7
 MNIST_CENTRE = (14.0, 14.0)
 MIN_CONTRAST = 0.15  # ink must differ from the paper by this much (of full scale)
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
+MIN_SIDE = 8  # pictures narrower than this are refused
 
 
 def open_image(source, name=None):
     """A PIL image from a path, bytes, numpy array or PIL image; DigitlibError for anything unreadable.
 
     name: what to call the image in messages (default: its path, or "image data").
+    A float array is taken as pixels in [0, 1] (as in MNIST tensors), an integer array as 0-255.
     """
-    if isinstance(source, Image.Image):
-        return source
-    if isinstance(source, np.ndarray):
-        if source.ndim not in (2, 3) or source.size == 0:
-            raise DigitlibError(f"an image array must be HxW or HxWxC, got shape {source.shape}")
-        return Image.fromarray(np.ascontiguousarray(source.astype(np.uint8) if source.dtype != np.uint8 else source))
     name = name or (str(source) if isinstance(source, (str, Path)) else "image data")
+    if isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, np.ndarray):
+        if source.ndim not in (2, 3) or source.size == 0:
+            raise DigitlibError(f"{name}: an image array must be HxW or HxWxC, got shape {source.shape}")
+        pixels = source * 255 if np.issubdtype(source.dtype, np.floating) else source
+        image = Image.fromarray(np.ascontiguousarray(np.rint(np.clip(pixels, 0, 255)).astype(np.uint8)))
+    else:
+        image = decode(source, name)
+    if min(image.size) < MIN_SIDE:
+        raise DigitlibError(f"{name}: {image.width}x{image.height} pixels is too small to hold a digit")
+    return image
+
+
+def decode(source, name):
+    """Read and fully decode an image file (path or bytes), refusing decompression bombs."""
     try:
         data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
     except FileNotFoundError:
@@ -85,7 +97,8 @@ def paper_surface(gray):
 
     a, b = np.stack(basis(y[rows], x[cols]), -1), gray[rows, cols]
     for _ in range(2):  # refit without the pixels far off the surface: ink that touches the border
-        coef = np.linalg.solve(a.T @ a, a.T @ b)  # least squares by normal equations: 6 unknowns
+        # least squares by normal equations (6 unknowns); the small ridge keeps them solvable when few points are left
+        coef = np.linalg.solve(a.T @ a + 1e-6 * np.eye(6, dtype=a.dtype), a.T @ b)
         residual = np.abs(a @ coef - b)
         keep = residual <= max(3 * np.median(residual), 0.02)
         a, b = a[keep], b[keep]

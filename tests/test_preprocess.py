@@ -73,3 +73,19 @@ def test_rgb_and_grey_versions_of_a_drawing_agree(mnist_test):
 def test_bad_bytes_are_reported(data, message):
     with pytest.raises(DigitlibError, match=message):
         to_mnist_input(data)
+
+
+def test_a_tiny_picture_is_refused_with_a_message():
+    with pytest.raises(DigitlibError, match="3x3 pixels is too small"):
+        to_mnist_input(Image.new("L", (3, 3), 255))
+
+
+def test_float_arrays_are_taken_as_pixels_in_0_1(mnist_test):
+    digit = mnist_test[0][0]
+    assert torch.equal(to_mnist_input(digit / 255.0), to_mnist_input(digit))
+
+
+def test_a_digit_filling_the_whole_picture_is_still_read(mnist_test):
+    images, labels = mnist_test
+    big = np.asarray(drawing(images[0], "thick"))[40:-40, 40:-40]  # strokes run into the borders
+    assert Predictor("best").predict(big).digit == labels[0]

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -11,15 +10,7 @@ import urllib.request
 import pytest
 
 from digitlib.constants import ROOT
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from serving import CHROMIUM_ARGS, free_port, wait_until_warm
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +28,7 @@ def voila(tmp_path_factory):
             if server.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"Voila did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
+        wait_until_warm(server)
         urllib.request.urlopen(url, timeout=60).close()
         server.url = url
         yield server
@@ -56,8 +48,3 @@ def browser():
         b = p.chromium.launch(headless=True, args=CHROMIUM_ARGS, **options)
         yield b
         b.close()
-
-
-@pytest.fixture(scope="session")
-def dashboard_url(voila):
-    return voila.url
