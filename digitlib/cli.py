@@ -19,7 +19,6 @@ def cmd_data(args):
 def cmd_train(args):
     from digitlib.train import train_variant
 
-    variant(args.model)
     limit, max_batches = (1000, 2) if args.dry_run else (None, None)
     meta = train_variant(args.model, epochs=args.epochs, seed=args.seed, out=args.out, device=args.device,
                          limit=limit, max_batches=max_batches, progress=not args.json)

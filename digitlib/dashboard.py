@@ -7,6 +7,7 @@ rendering of the strokes kept in the kernel, so the canvas never has to send its
 
 import base64
 import functools
+import html
 import io
 import logging
 
@@ -253,18 +254,19 @@ class DigitDashboard:
     # --- views ---------------------------------------------------------------------------------
 
     def say(self, text, error=False):
+        text = html.escape(text)  # messages can quote a file name
         self.status.value = f'<span class="error">{text}</span>' if error else text
 
     def show(self):
         """Read the current picture and update every view."""
-        picture = self.picture if self.picture is not None else self.render()
-        digits = self.predictor.predict_number(picture) if (self.strokes or self.picture is not None) else []
+        drawn = self.picture is not None or bool(self.strokes)
+        digits = self.predictor.predict_number(self.picture if self.picture is not None else self.render()) if drawn else []
         if not digits:
             self.digit.value, self.bars.value, self.number.value = "", bars_html(np.zeros(10)), ""
             self.seen.value = self.heat.value = png(np.zeros((28, 28)))
             self.crops.value = self.features.value = ""
-            self.say("Draw a digit, or a number such as 2026, with the mouse, a finger or a pen."
-                     if not (self.strokes or self.picture) else "No digit found: draw a little bigger or bolder.")
+            self.say("No digit found: draw a little bigger or bolder." if drawn
+                     else "Draw a digit, or a number such as 2026, with the mouse, a finger or a pen.")
             return
         main = digits[0] if len(digits) == 1 else max(digits, key=lambda p: p.x.sum())
         self.number.value = "".join(str(p.digit) for p in digits)

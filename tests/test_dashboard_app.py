@@ -88,3 +88,8 @@ def test_a_number_is_read_digit_by_digit(app):
 
 def test_an_unknown_model_gives_a_message_not_a_traceback():
     assert "cannot start" in dashboard("resnet").value
+
+
+def test_a_file_name_in_a_message_is_shown_as_text(app):
+    upload(app, "<b>x</b>.png", b"not an image")
+    assert "&lt;b&gt;x&lt;/b&gt;.png: not a readable image" in app.status.value
