@@ -9,7 +9,8 @@ import base64
 import functools
 import html
 import io
-import logging
+import sys
+import traceback
 
 import ipywidgets as widgets
 import numpy as np
@@ -23,8 +24,6 @@ from digitlib.models import DEFAULT_MODEL
 from digitlib.predict import Predictor
 from digitlib.preprocess import open_image
 from digitlib.weights import shipped
-
-log = logging.getLogger(__name__)
 
 WIDTH, HEIGHT = 560, 280  # room for a number such as 2026; one digit can go anywhere
 PEN = 18  # default pen width, canvas pixels
@@ -98,7 +97,8 @@ def guarded(method):
         except DigitlibError as e:
             self.say(str(e), error=True)
         except Exception:
-            log.exception("dashboard callback failed")
+            # to the server's log (the real stderr: in a kernel, sys.stderr goes to the page), never to the page
+            print("dashboard callback failed:", traceback.format_exc(), file=sys.__stderr__, flush=True)
             self.say("Something went wrong; the drawing is kept. Try again or press Clear.", error=True)
 
     return run

@@ -93,3 +93,13 @@ def test_an_unknown_model_gives_a_message_not_a_traceback():
 def test_a_file_name_in_a_message_is_shown_as_text(app):
     upload(app, "<b>x</b>.png", b"not an image")
     assert "&lt;b&gt;x&lt;/b&gt;.png: not a readable image" in app.status.value
+
+
+def test_an_unexpected_failure_is_one_line_in_the_page_and_a_traceback_in_the_server_log(app, monkeypatch, capfd):
+    def broken(image):
+        raise RuntimeError("model exploded")
+
+    monkeypatch.setattr(app.predictor, "predict_number", broken)
+    draw(app, strokes(1))
+    assert "Something went wrong" in app.status.value and "model exploded" not in app.status.value
+    assert "dashboard callback failed" in capfd.readouterr().err
