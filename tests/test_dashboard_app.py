@@ -3,6 +3,7 @@
 import io
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -103,3 +104,10 @@ def test_an_unexpected_failure_is_one_line_in_the_page_and_a_traceback_in_the_se
     draw(app, strokes(1))
     assert "Something went wrong" in app.status.value and "model exploded" not in app.status.value
     assert "dashboard callback failed" in capfd.readouterr().err
+
+
+def test_an_unsure_reading_says_so(app, monkeypatch):
+    flat = np.array([[0.05, 0.4, 0.05, 0.05, 0.05, 0.05, 0.05, 0.25, 0.05, 0.0]], dtype=np.float32)
+    monkeypatch.setattr(app.predictor, "probs", lambda x: flat)
+    draw(app, strokes(1))
+    assert app.digit.value == "1" and "Not sure: 1 or 7?" in app.status.value
