@@ -10,7 +10,6 @@ import time
 import numpy as np
 import psutil
 import pytest
-from PIL import Image
 
 from digitlib.constants import ROOT
 from serving import wait_until_warm
