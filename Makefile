@@ -1,5 +1,5 @@
 # make dashboard: set up, then serve the drawing dashboard at http://127.0.0.1:8866
-# make test:      set up (packages, MNIST, a browser), then run every test
+# make test:      set up (packages, MNIST, a browser), then run every test and every notebook (nbval)
 # make setup:     only create .venv and install the pinned dependencies and digitlib
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -26,8 +26,9 @@ browser: setup
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else $(BIN)/python -m playwright install chromium; fi
 
+# DIGITLIB_SMOKE=1: the notebooks' training cells also train every model briefly on a tiny subset (into a temporary folder)
 test: data browser
-	$(BIN)/python -m pytest
+	DIGITLIB_SMOKE=1 $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks
 
 dashboard: setup
 	$(BIN)/voila notebooks/06_dashboard.ipynb --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser

@@ -1,7 +1,16 @@
-"""What a network looks at: conv feature maps and a saliency map for one input."""
+"""What a network looks at: filters, conv feature maps, penultimate features and saliency."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from digitlib.constants import IMAGE_SIZE
+
+
+def first_filters(model):
+    """The first conv layer's kernels [C, 1, k, k], or None for a model without conv layers."""
+    conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
+    return None if conv is None else conv.weight.detach()
 
 
 def feature_maps(model, x):
@@ -23,6 +32,27 @@ def feature_maps(model, x):
         for h in hooks:
             h.remove()
     return maps
+
+
+def activation_heatmaps(maps):
+    """For each layer's maps [C, H, W], the mean activation scaled to [0, 1] and resized to 28x28: where it fires."""
+    heats = [F.interpolate(m.mean(0)[None, None], size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear")[0, 0] for m in maps]
+    return [h / h.max().clamp_min(1e-12) for h in heats]
+
+
+@torch.inference_mode()
+def penultimate(model, x, batch_size=1000):
+    """The features [N, D] that the last linear layer turns into logits, for inputs x [N, 1, 28, 28]."""
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+    features = []
+    hook = last.register_forward_hook(lambda mod, inp, out: features.append(inp[0]))
+    try:
+        model.eval()
+        for i in range(0, len(x), batch_size):
+            model(x[i : i + batch_size])
+    finally:
+        hook.remove()
+    return torch.cat(features)
 
 
 def saliency(model, x, target=None, samples=16, noise=0.15):

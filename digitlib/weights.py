@@ -22,22 +22,33 @@ def retrain_hint(name):
     return f"retrain it with: python -m digitlib train --model {name}"
 
 
+def save_json(path, obj):
+    """Write obj as JSON to path atomically (a temporary file, then a rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".json.tmp").write_text(json.dumps(obj, indent=2) + "\n")
+    os.replace(path.with_suffix(".json.tmp"), path)
+
+
+def read_json(path):
+    return json.loads(Path(path).read_text())
+
+
 def save(model, name, meta, folder=WEIGHTS_DIR):
     """Write NAME.safetensors and NAME.json atomically; meta must hold "arch" and "args"."""
     tensors_path, meta_path = paths(name, folder)
     tensors_path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, f"{tensors_path}.tmp")
-    meta_path.with_suffix(".json.tmp").write_text(json.dumps(meta, indent=2) + "\n")
     os.replace(f"{tensors_path}.tmp", tensors_path)
-    os.replace(meta_path.with_suffix(".json.tmp"), meta_path)
+    save_json(meta_path, meta)
 
 
 def read_meta(name, folder=WEIGHTS_DIR):
     """The metadata of a shipped model, or a DigitlibError naming the file."""
     _, meta_path = paths(name, folder)
     try:
-        meta = json.loads(meta_path.read_text())
+        meta = read_json(meta_path)
         meta["arch"], meta["args"]
     except FileNotFoundError:
         raise DigitlibError(f"no weights metadata {meta_path}; {retrain_hint(name)}") from None

@@ -1,9 +1,10 @@
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
 
-from digitlib import train
+from digitlib import train, weights
 from digitlib.models import VARIANTS, Augment, build
 from digitlib.train import fit, random_affine
 
@@ -77,3 +78,22 @@ def test_no_augmentation_means_identity_transform():
     x = torch.rand(4, 1, 28, 28)
     out = random_affine(x, Augment(degrees=0, translate=0, scale=(1, 1)), torch.Generator())
     assert torch.allclose(out, x, atol=1e-5)
+
+
+def test_notebook_training_cells_load_the_shipped_metadata_unless_told_to_train(monkeypatch):
+    trained = []
+    monkeypatch.setattr(train, "train_variant", lambda name, **kw: trained.append((name, kw)) or {"retrained": name})
+    monkeypatch.delenv(train.SMOKE_ENV, raising=False)
+    assert train.train_or_load("fast") == weights.read_meta("fast") and not trained
+    assert train.train_or_load("fast", train=True) == {"retrained": "fast"} and trained == [("fast", {})]
+
+
+def test_smoke_setting_trains_briefly_into_a_temporary_folder(monkeypatch):
+    monkeypatch.setenv(train.SMOKE_ENV, "1")
+    seen = []
+    real = train.train_variant
+    monkeypatch.setattr(train, "train_variant", lambda name, **kw: seen.append(kw) or real(name, **kw))
+    assert train.train_or_load("compact") == weights.read_meta("compact")
+    (kw,) = seen
+    assert kw["limit"] <= 1000 and kw["max_batches"] <= 5 and "weights" not in str(kw["out"])
+    assert not Path(kw["out"]).exists()  # deleted afterwards

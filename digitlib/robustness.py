@@ -1,0 +1,58 @@
+"""How a model copes with digits unlike MNIST's: shifted, rotated, thinner or thicker strokes.
+
+Each distortion is applied to test images, which are then read two ways: fed to the network as they are,
+and first put back into the MNIST convention by digitlib.preprocess (as the CLI and the dashboard do).
+"""
+
+import torch
+import torch.nn.functional as F
+from torchvision.transforms.v2 import functional as TF
+
+from digitlib.preprocess import to_mnist_input
+from digitlib.train import predict_logits
+
+
+def shifted(x, pixels):
+    """Images [N, 1, 28, 28] moved `pixels` right and down."""
+    return TF.affine(x, angle=0.0, translate=[pixels, pixels], scale=1.0, shear=[0.0])
+
+
+def rotated(x, degrees):
+    """Images rotated anticlockwise about their centre."""
+    return TF.affine(x, angle=float(degrees), translate=[0, 0], scale=1.0, shear=[0.0],
+                     interpolation=TF.InterpolationMode.BILINEAR)
+
+
+def restroked(x, pixels):
+    """Strokes made `pixels` thicker on every side by grey dilation with a 3x3 square."""
+    for _ in range(pixels):
+        x = F.max_pool2d(x, 3, stride=1, padding=1)
+    return x
+
+
+DISTORTIONS = {
+    # MNIST digits mostly lie in rows and columns 4 to 23: larger shifts would cut many off
+    "shift (pixels right and down)": (shifted, [0, 1, 2, 3, 4]),
+    "rotation (degrees)": (rotated, [0, 15, 30, 45]),
+    "stroke (pixels thicker)": (restroked, [0, 1, 2, 3]),
+}
+
+
+def preprocessed(x):
+    """Each image put through digitlib.preprocess.to_mnist_input; a blank result stays blank."""
+    return torch.stack([p if (p := to_mnist_input(img[0].numpy())) is not None else torch.zeros_like(img) for img in x])
+
+
+def accuracy(model, x, y):
+    return (predict_logits(model, x).argmax(1) == y).float().mean().item()
+
+
+def robustness(model, x, y):
+    """Rows of (distortion, level, accuracy as fed, accuracy after preprocessing) for labelled images x, y."""
+    rows = []
+    for name, (distort, levels) in DISTORTIONS.items():
+        for level in levels:
+            xd = distort(x, level)
+            rows.append(dict(distortion=name, level=level, accuracy=accuracy(model, xd, y),
+                             preprocessed=accuracy(model, preprocessed(xd), y)))
+    return rows
