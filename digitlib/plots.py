@@ -71,6 +71,7 @@ def pixel_histogram(x, mean, std):
 
 def class_means(means, variances):
     """Each class's mean image (top) and per-pixel variance (bottom)."""
+    means, variances = np.asarray(means), np.asarray(variances)
     fig, axes = plt.subplots(2, len(CLASSES), figsize=(13, 3.2))
     for c in range(len(CLASSES)):
         axes[0, c].imshow(means[c], cmap="gray")
@@ -261,11 +262,12 @@ def filters(weight, ncols=8):
 
 
 def feature_maps(x, maps, per_layer=8):
-    """The input, then per conv layer (a row) its per_layer most active feature maps."""
+    """The input x [1, 28, 28], then per conv layer (a row) its per_layer most active feature maps [C, H, W]."""
+    maps = [np.asarray(m) for m in maps]
     fig, axes = plt.subplots(len(maps), per_layer + 1, figsize=((per_layer + 1) * 1.2, len(maps) * 1.35), squeeze=False)
     for row, m in zip(axes, maps):
-        row[0].imshow(_images(x[None])[0], cmap="gray")
-        for ax, c in zip(row[1:], m.flatten(1).mean(1).argsort(descending=True)[:per_layer]):
+        row[0].imshow(np.asarray(x)[0], cmap="gray")
+        for ax, c in zip(row[1:], np.argsort(-m.reshape(len(m), -1).mean(1), kind="stable")[:per_layer]):
             ax.imshow(m[c], cmap="viridis")
             ax.set_title(f"ch {int(c)}", fontsize=7)
         for ax in row:
