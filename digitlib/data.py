@@ -19,7 +19,6 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from digitlib.constants import DATA_DIR, IMAGE_SIZE
 from digitlib.errors import DigitlibError

@@ -2,7 +2,6 @@
 
 import numpy as np
 import torch
-from scipy import ndimage
 from sklearn.manifold import TSNE
 
 from digitlib.constants import NUM_CLASSES
