@@ -6,15 +6,22 @@ import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
+from digitlib.calibration import softmax
 from digitlib.constants import CLASSES, IMAGE_SIZE, NUM_CLASSES
 from digitlib.data import load_mnist
 from digitlib.train import predict_logits
 
 
+def test_logits(model, split="test"):
+    """Logits [N, 10] (numpy) of model on a split, and the true labels [N]."""
+    x, y = load_mnist(split)
+    return predict_logits(model, x).numpy(), y.numpy()
+
+
 def test_probs(model, split="test"):
     """Class probabilities [N, 10] (numpy) of model on a split, and the true labels [N]."""
-    x, y = load_mnist(split)
-    return torch.softmax(predict_logits(model, x), 1).numpy(), y.numpy()
+    logits, y = test_logits(model, split)
+    return softmax(logits), y
 
 
 def classification_report(y_true, y_pred):

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from digitlib import __version__, weights
+from digitlib.calibration import fit_temperature
 from digitlib.constants import WEIGHTS_DIR
 from digitlib.data import data_checksum, load_mnist
 from digitlib.errors import DigitlibError
@@ -142,13 +143,15 @@ def train_variant(name, *, epochs=None, seed=0, out=WEIGHTS_DIR, device=None, li
     checkpoint = Path(out) / f"{name}.ckpt.pt"
     history = fit(model, recipe, seed=seed, device=device, checkpoint=checkpoint, limit=limit,
                   max_batches=max_batches, progress=progress)
+    x_val, y_val = load_mnist("val", limit=limit)
     x_test, y_test = load_mnist("test", limit=limit)
     meta = dict(
         name=name, description=v.description, arch=v.arch, args=v.args, kind=model.kind,
         params=count_params(model), recipe=recipe.to_dict(), epochs=recipe.epochs, seed=seed,
         train_seconds=round(sum(h["seconds"] for h in history), 2), device=str(device),
         torch_threads=torch.get_num_threads(), val_accuracy=history[-1]["val_accuracy"],
-        test_accuracy=evaluate(model, x_test, y_test, device)[1], digitlib_version=__version__,
+        test_accuracy=evaluate(model, x_test, y_test, device)[1],
+        temperature=fit_temperature(predict_logits(model, x_val, device), y_val), digitlib_version=__version__,
         data_md5=data_checksum(), smoke=bool(limit or max_batches), history=history,
     )
     weights.save(model, name, meta, out)
