@@ -278,7 +278,7 @@ class DigitDashboard:
         elif main.probs[top[0]] < UNSURE:
             self.say(f"Not sure: {top[0]} or {top[1]}?")
         else:
-            self.say(f"{main.probs[top[0]]:.0%} sure.")
+            self.say(f"{np.floor(main.probs[top[0]] * 1000) / 10:g}% sure.")  # rounded down: never "100%"
         x = main.x[0].numpy()
         self.seen.value = png(x, scale=5)
         self.heat.value = png(overlay(x, saliency(self.predictor.model, main.x).numpy()), scale=5)
