@@ -38,8 +38,8 @@ def classification_report(y_true, y_pred):
 
 def test_metrics(model, split="test"):
     """classification_report() of model on a split."""
-    probs, y = test_probs(model, split)
-    return classification_report(y, probs.argmax(1))
+    logits, y = test_logits(model, split)
+    return classification_report(y, logits.argmax(1))
 
 
 def most_confused(confusion, k=5):

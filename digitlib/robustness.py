@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
 from digitlib.preprocess import to_mnist_input
-from digitlib.train import predict_logits
+from digitlib.train import evaluate
 
 
 def shifted(x, pixels):
@@ -43,16 +43,12 @@ def preprocessed(x):
     return torch.stack([p if (p := to_mnist_input(img[0].numpy())) is not None else torch.zeros_like(img) for img in x])
 
 
-def accuracy(model, x, y):
-    return (predict_logits(model, x).argmax(1) == y).float().mean().item()
-
-
 def robustness(model, x, y):
     """Rows of (distortion, level, accuracy as fed, accuracy after preprocessing) for labelled images x, y."""
     rows = []
     for name, (distort, levels) in DISTORTIONS.items():
         for level in levels:
             xd = distort(x, level)
-            rows.append(dict(distortion=name, level=level, accuracy=accuracy(model, xd, y),
-                             preprocessed=accuracy(model, preprocessed(xd), y)))
+            rows.append(dict(distortion=name, level=level, accuracy=evaluate(model, xd, y)[1],
+                             preprocessed=evaluate(model, preprocessed(xd), y)[1]))
     return rows
