@@ -56,7 +56,8 @@ if __name__ == "__main__":
     p.add_argument("--seeds", type=int, default=5, help="training runs of `fast`")
     p.add_argument("--repeats", type=int, default=200, help="predictions timed per model")
     args = p.parse_args()
-    for name in ("best", "fast"):
-        bench_predict(args.repeats, name)
+    if args.repeats:
+        for name in ("best", "fast"):
+            bench_predict(args.repeats, name)
     if args.seeds:
         bench_fast(args.seeds)

@@ -76,7 +76,7 @@ def fit(model, recipe, *, seed=0, device=None, checkpoint=None, limit=None, max_
     generator = torch.Generator().manual_seed(seed)  # shuffling and augmentation
     x_train, y_train = load_mnist("train", limit=limit)
     x_val, y_val = load_mnist("val", limit=limit)
-    model.to(device)
+    model.to(device, memory_format=torch.channels_last if recipe.channels_last else torch.preserve_format)
     steps = math.ceil(len(x_train) / recipe.batch_size)
     if max_batches:
         steps = min(steps, max_batches)
