@@ -19,7 +19,7 @@ from matplotlib import colormaps
 from PIL import Image, ImageDraw
 
 from digitlib.errors import DigitlibError
-from digitlib.explain import feature_maps, saliency
+from digitlib.explain import feature_maps, occlusion
 from digitlib.models import DEFAULT_MODEL
 from digitlib.predict import Predictor
 from digitlib.preprocess import open_image
@@ -38,6 +38,7 @@ STYLE = """<style>
 .digit-status { font-size: 16px; width: 180px; }
 .digit-status .error { color: #b00020; }
 .digit-number, .digit-number .widget-html-content { font-size: 40px; font-weight: 700; letter-spacing: 4px; line-height: 48px; height: 48px; }
+.digit-crops { white-space: nowrap; }
 .digit-bars td { padding: 1px 4px; font-size: 14px; }
 .digit-bars .bar { height: 14px; background: #9aa7b8; border-radius: 2px; }
 .digit-bars .top .bar { background: #2f6fd6; } .digit-bars .top { font-weight: 700; }
@@ -54,6 +55,11 @@ def png(pixels, scale=1):
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def percent(p):
+    """A probability as a percentage rounded down to a tenth, at most 99.9%: the app never claims to be 100% sure."""
+    return f"{min(np.floor(p * 1000), 999) / 10:.1f}%"
 
 
 def overlay(x, heat):
@@ -76,12 +82,12 @@ def tile(maps, cell=56):
 
 
 def bars_html(probs):
-    """The ten probabilities as a bar table, top three in bold."""
+    """The ten probabilities as a bar table, top three in bold, rounded down like the status line."""
     top3 = set(np.argsort(probs)[-3:]) if probs.any() else set()
     rows = "".join(
         f'<tr class="{"top" if d in top3 else ""}"><td>{d}</td>'
         f'<td style="width:160px"><div class="bar" style="width:{max(p * 100, 0.5):.1f}%"></div></td>'
-        f"<td>{p:.1%}</td></tr>"
+        f"<td>{percent(p)}</td></tr>"
         for d, p in enumerate(probs)
     )
     return f'<table class="digit-bars">{rows}</table>'
@@ -141,7 +147,7 @@ class DigitDashboard:
         self.seen = widgets.Image(format="png", width=140, height=140)
         self.heat = widgets.Image(format="png", width=140, height=140)
         self.number = labelled(widgets.HTML(), "digit-number")
-        self.crops = widgets.HTML()
+        self.crops = labelled(widgets.HTML(), "digit-crops")
         self.features = widgets.HTML()
 
         def titled(title, *children):
@@ -150,7 +156,7 @@ class DigitDashboard:
         tools = widgets.VBox([widgets.HBox([self.pen, self.undo_button, self.clear_button]),
                               widgets.HBox([self.model, self.upload])])
         answer = widgets.HBox([titled("The network reads", self.digit, self.status), titled("Probabilities", self.bars)])
-        views = widgets.HBox([titled("What it saw (28x28)", self.seen), titled("Pixels that decided", self.heat),
+        views = widgets.HBox([titled("What it saw (28x28)", self.seen), titled("What decided it", self.heat, widgets.HTML("covering the bright parts<br>costs the most confidence")),
                               titled("The whole number", self.number, self.crops)])
         self.widget = widgets.VBox([widgets.HTML(STYLE), widgets.HBox([widgets.VBox([self.canvas, tools]), answer]),
                                     views, titled("Inside the network: conv feature maps", self.features)])
@@ -278,10 +284,10 @@ class DigitDashboard:
         elif main.probs[top[0]] < UNSURE:
             self.say(f"Not sure: {top[0]} or {top[1]}?")
         else:
-            self.say(f"{np.floor(main.probs[top[0]] * 1000) / 10:g}% sure.")  # rounded down: never "100%"
+            self.say(f"{percent(main.probs[top[0]])} sure.")
         x = main.x[0].numpy()
         self.seen.value = png(x, scale=5)
-        self.heat.value = png(overlay(x, saliency(self.predictor.model, main.x).numpy()), scale=5)
+        self.heat.value = png(overlay(x, occlusion(self.predictor.model, main.x).numpy()), scale=5)
         self.crops.value = "".join(crop_html(p) for p in digits) if len(digits) > 1 else ""
         self.features.value = features_html(self.predictor, main.x)
 
@@ -304,7 +310,7 @@ def img(png_bytes):
 def crop_html(p):
     """One digit of a number: what the network saw and what it read."""
     return (f'<div style="display:inline-block;text-align:center;margin-right:8px">{img(png(p.x[0].numpy(), scale=2))}'
-            f"<br><b>{p.digit}</b> {p.probs.max():.0%}</div>")
+            f"<br><b>{p.digit}</b> {percent(p.probs.max())}</div>")
 
 
 def features_html(predictor, x):

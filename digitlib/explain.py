@@ -1,7 +1,8 @@
-"""What a network looks at: filters, conv feature maps, penultimate features and saliency."""
+"""What a network looks at: filters, conv feature maps, penultimate features, and which pixels decided (via captum)."""
 
 import torch
 import torch.nn.functional as F
+from captum.attr import LayerAttribution, LayerGradCam, NoiseTunnel, Occlusion, Saliency
 from torch import nn
 
 from digitlib.constants import IMAGE_SIZE
@@ -55,18 +56,61 @@ def penultimate(model, x, batch_size=1000):
     return torch.cat(features)
 
 
-def saliency(model, x, target=None, samples=16, noise=0.15):
-    """Saliency [28, 28] in [0, 1] for one input x [1, 28, 28]: which pixels decided.
+def _scaled(attribution):
+    """An attribution map [28, 28] kept where positive and scaled to [0, 1]."""
+    a = attribution.detach().clamp_min(0)
+    return a / a.max().clamp_min(1e-12)
 
-    SmoothGrad (Smilkov et al. 2017): |d logit[target] / d pixel| averaged over noisy copies of x, which is far
-    less speckled than one gradient. target: the class to explain, by default the predicted one.
+
+def _target(model, x, target):
+    if target is not None:
+        return target
+    with torch.no_grad():
+        return int(model(x[None])[0].argmax())
+
+
+def saliency(model, x, target=None, samples=16, noise=0.15):
+    """SmoothGrad saliency (Smilkov et al. 2017) [28, 28] in [0, 1] for one input x [1, 28, 28]: which pixels decided.
+
+    |d logit[target] / d pixel| averaged over noisy copies of x, far less speckled than one gradient.
+    target: the class to explain, by default the predicted one.
     """
     model.eval()
-    if target is None:
-        with torch.no_grad():
-            target = int(model(x[None])[0].argmax())
-    generator = torch.Generator().manual_seed(0)  # the same input always gives the same map
-    xs = (x[None] + noise * torch.randn((samples, *x.shape), generator=generator)).requires_grad_(True)
-    (grad,) = torch.autograd.grad(model(xs)[:, target].sum(), xs)
-    s = grad.abs().mean(0)[0]
-    return s / s.max().clamp_min(1e-12)
+    target = _target(model, x, target)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)  # the same input always gives the same map
+        s = NoiseTunnel(Saliency(model)).attribute(x[None], nt_type="smoothgrad", nt_samples=samples,
+                                                   nt_samples_batch_size=samples, stdevs=noise, target=target)
+    return _scaled(s[0, 0])
+
+
+def grad_cam(model, x, target=None):
+    """Grad-CAM (Selvaraju et al. 2017) [28, 28] in [0, 1] for one input x [1, 28, 28], or None without conv layers.
+
+    The last conv layer's activations, each channel weighted by its mean gradient of the target logit, summed and
+    kept where positive: the regions that argued for the target. As coarse as that layer (7x7 for `best`).
+    """
+    modules = list(model.modules())
+    convs = [i for i, m in enumerate(modules) if isinstance(m, nn.Conv2d)]
+    if not convs:
+        return None
+    # the activation after the last conv (past any batch norm)
+    layer = next((m for m in modules[convs[-1] + 1 :] if isinstance(m, (nn.ReLU, nn.LeakyReLU))), modules[convs[-1]])
+    model.eval()
+    cam = LayerGradCam(model, layer).attribute(x[None], target=_target(model, x, target), relu_attributions=True)
+    return _scaled(LayerAttribution.interpolate(cam, (IMAGE_SIZE, IMAGE_SIZE), "bilinear")[0, 0])
+
+
+def occlusion(model, x, target=None, window=7, stride=3):
+    """Occlusion sensitivity (Zeiler and Fergus 2014) [28, 28] in [0, 1] for one input x [1, 28, 28].
+
+    A window x window patch of background slides over the image; each pixel scores the mean drop in the target's
+    probability when it is covered. Works for any model, needs no gradients; 64 forward passes with the defaults.
+    """
+    model.eval()
+    target = _target(model, x, target)
+    with torch.no_grad():
+        drop = Occlusion(lambda z: model(z).softmax(1)).attribute(
+            x[None], sliding_window_shapes=(1, window, window), strides=(1, stride, stride), baselines=0,
+            target=target, perturbations_per_eval=64)
+    return _scaled(drop[0, 0])

@@ -281,13 +281,25 @@ def feature_maps(x, maps, per_layer=8):
 
 def overlays(x, heats, titles, title):
     """Inputs [N, 1, 28, 28] with a heatmap [N, 28, 28] in [0, 1] laid over each."""
+    return overlay_rows(x, {"": heats}, titles, title)
+
+
+def overlay_rows(x, rows, titles, title):
+    """Inputs [N, 1, 28, 28] once per row, each with that row's heatmap laid over it.
+
+    rows: {row label: N heatmaps [28, 28] in [0, 1]}, e.g. one row per attribution method.
+    """
     x = _images(x)
-    fig, axes = plt.subplots(1, len(x), figsize=(1.6 * len(x), 2), squeeze=False)
-    for ax, img, heat, t in zip(axes[0], x, heats, titles):
-        ax.imshow(img, cmap="gray")
-        ax.imshow(np.asarray(heat), cmap="inferno", alpha=0.6, vmin=0, vmax=1)
+    fig, axes = plt.subplots(len(rows), len(x), figsize=(1.6 * len(x), 0.2 + 1.8 * len(rows)), squeeze=False)
+    for r, (label, heats) in enumerate(rows.items()):
+        for ax, img, heat in zip(axes[r], x, heats):
+            ax.imshow(img, cmap="gray")
+            ax.imshow(np.asarray(heat), cmap="inferno", alpha=0.6, vmin=0, vmax=1)
+            ax.set(xticks=[], yticks=[])
+            ax.spines[:].set_visible(False)  # like axis("off"), but keeps the row label
+        axes[r, 0].set_ylabel(label)
+    for ax, t in zip(axes[0], titles):
         ax.set_title(t, fontsize=8)
-        ax.axis("off")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

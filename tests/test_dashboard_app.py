@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlib.dashboard import DigitDashboard, dashboard
+from digitlib.dashboard import DigitDashboard, dashboard, percent
 from drawings import drawing
 from strokes import strokes
 
@@ -33,6 +33,16 @@ def test_each_stroke_end_updates_the_reading(app):
     draw(app, strokes(7))
     assert app.digit.value == "7" and app.number.value == "7"
     assert app.seen.value and app.heat.value and app.features.value.count("<img") == 3
+
+
+def test_confidence_is_rounded_down_and_never_100_percent():
+    assert [percent(p) for p in (0.0, 0.12345, 0.99895, 0.99999, 1.0)] == ["0.0%", "12.3%", "99.8%", "99.9%", "99.9%"]
+
+
+def test_status_and_bars_show_the_same_confidence(app):
+    draw(app, strokes(7))
+    shown = app.status.value.split(" sure")[0]
+    assert shown.endswith("%") and f"<td>{shown}</td>" in app.bars.value
 
 
 def test_undo_and_clear(app):

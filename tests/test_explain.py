@@ -2,7 +2,7 @@ import torch
 
 from digitlib import weights
 from digitlib.data import load_mnist
-from digitlib.explain import activation_heatmaps, feature_maps, first_filters, penultimate, saliency
+from digitlib.explain import activation_heatmaps, feature_maps, first_filters, grad_cam, occlusion, penultimate, saliency
 
 
 def test_filters_maps_and_heatmaps_have_the_shapes_of_the_layers():
@@ -38,3 +38,33 @@ def test_saliency_lies_on_the_digit_not_the_empty_border():
         on_ink.append(s[img[0] > 0.5].mean())
         on_border.append(s[border].mean())
     assert sum(on_ink) > 1.5 * sum(on_border)
+
+
+def covered(x, row, col, half=3):
+    """x with a (2 * half + 1)-pixel square of background centred at row, col."""
+    x = x.clone()
+    x[:, max(row - half, 0) : row + half + 1, max(col - half, 0) : col + half + 1] = 0
+    return x
+
+
+def test_occlusion_marks_the_part_whose_covering_costs_the_most():
+    model = weights.load("best")
+    x, y = load_mnist("test", limit=3)
+    for img, digit in zip(x, y):
+        heat = occlusion(model, img)
+        assert heat.shape == (28, 28) and heat.min() >= 0 and heat.max() == 1
+        hot = divmod(int(heat.argmax()), 28)
+        cold = divmod(int((heat + (img[0] > 0)).argmin()), 28)  # no score and no ink
+        with torch.no_grad():
+            p = [model(i[None]).softmax(1)[0, digit] for i in (img, covered(img, *hot), covered(img, *cold))]
+        assert p[0] - p[1] > 0.1 and abs(p[0] - p[2]) < 0.01
+
+
+def test_grad_cam_explains_the_class_asked_for():
+    model = weights.load("best")
+    x, y = load_mnist("test", limit=1)
+    cam = grad_cam(model, x[0])
+    assert cam.shape == (28, 28) and cam.min() >= 0 and cam.max() == 1
+    assert torch.equal(cam, grad_cam(model, x[0], target=int(y[0])))  # the predicted digit by default
+    assert not torch.allclose(cam, grad_cam(model, x[0], target=(int(y[0]) + 1) % 10))
+    assert grad_cam(weights.load("fc"), x[0]) is None

@@ -80,6 +80,17 @@ class App:
         self.page.wait_for_function("() => document.querySelector('.digit-prediction').innerText.trim() === ''"
                                     " && document.querySelector('.digit-status').innerText.includes('Draw a digit')")
 
+    def screenshot(self, name):
+        """Save the page once every widget update has arrived (the page stops changing for 200 ms)."""
+        self.page.evaluate("""async () => {
+          let before;
+          do {
+            before = document.body.innerHTML;
+            await new Promise(resolve => setTimeout(resolve, 200));
+          } while (document.body.innerHTML !== before);
+        }""")
+        self.page.screenshot(path=ARTIFACTS / name)
+
     def assert_no_traceback(self):
         assert "Traceback" not in self.page.inner_text("body")
 
@@ -122,7 +133,7 @@ def test_thirty_drawn_digits_are_read(app):
         results.append({"digit": digit, "style": style, "shown": shown})
         latencies.append(latency)
         if i % 10 == 0 or shown != str(digit):
-            app.page.screenshot(path=ARTIFACTS / f"digit_{digit}_{style}.png")
+            app.screenshot(f"digit_{digit}_{style}.png")
     correct = sum(r["shown"] == str(r["digit"]) for r in results)
     record("drawn_digits", {"correct": correct, "of": 30, "misread": [r for r in results if r["shown"] != str(r["digit"])]})
     record("release_to_prediction_ms", {"median": float(np.median(latencies)), "p95": float(np.percentile(latencies, 95)),
@@ -138,7 +149,7 @@ def test_undo_removes_the_last_stroke_and_clear_empties_the_canvas(app):
     app.page.locator(".digit-undo").click()
     app.page.wait_for_function(f"() => document.querySelector('.digit-prediction').innerText.trim() === '{after_first}'")
     app.clear()  # waits for the empty prediction and the invitation to draw
-    app.page.screenshot(path=ARTIFACTS / "cleared.png")
+    app.screenshot("cleared.png")
 
 
 def test_switching_model_rereads_the_drawing(app):
@@ -159,14 +170,14 @@ def test_uploads_are_read_and_a_bad_file_is_reported_in_the_page(app, tmp_path, 
     drawing(images[0], "photo").save(good)
     app.upload(good)
     app.page.wait_for_function(f"() => document.querySelector('.digit-prediction').innerText.trim() === '{labels[0]}'")
-    app.page.screenshot(path=ARTIFACTS / "upload.png")
+    app.screenshot("upload.png")
 
     bad = tmp_path / "notes.png"
     bad.write_text("not an image at all")
     app.upload(bad)
     app.page.wait_for_function("() => document.querySelector('.digit-status').innerText.includes('notes.png: not a readable image')")
     app.assert_no_traceback()
-    app.page.screenshot(path=ARTIFACTS / "bad_upload.png")
+    app.screenshot("bad_upload.png")
     app.clear()
     assert app.draw(strokes(7))[0] == "7"  # the app keeps working
 
@@ -181,7 +192,7 @@ def test_a_drawn_number_is_split_and_read(app):
     for points in drawn:
         app.stroke(points)
     app.page.wait_for_function("() => document.querySelector('.digit-number').innerText.trim() === '2026'")
-    app.page.screenshot(path=ARTIFACTS / "number_2026.png")
+    app.screenshot("number_2026.png")
 
 
 def kernel_memory_mb(server):
