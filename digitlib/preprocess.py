@@ -26,7 +26,9 @@ WORK_SCALE = 4  # thickness is measured and adjusted at 4x the 20x20 box (80 px)
 MNIST_STROKE = 2.7
 # Where MNIST puts the centre of mass (row, column); the mean over the training set.
 MNIST_CENTRE = (14.0, 14.0)
-MIN_CONTRAST = 0.15  # ink must differ from the paper by this much (of full scale)
+PAPER_WINDOW = 0.33  # paper is estimated over windows this fraction of the shorter side: wider than any stroke
+# (at 0.25 a marker's blobs are taken for paper; from 0.5 up, hard shadow edges start to show as ink)
+MIN_CONTRAST = 0.15  # ink must take this fraction of the paper's light away (or add it, for light ink)
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
 MIN_SIDE = 8  # pictures narrower than this are refused
 
@@ -80,29 +82,13 @@ def decode(source, name):
     return image
 
 
-def paper_surface(gray):
-    """The paper's brightness everywhere, as a smooth quadratic surface fitted to the picture's border.
-
-    A canvas gives a constant; a photo's uneven lighting gives a gradient, which is then not taken for ink.
-    """
+def border(gray):
+    """The pixels of a picture's outer frame (4% of the shorter side), where there is paper rather than digit."""
     h, w = gray.shape
     frame = max(1, round(0.04 * min(h, w)))
-    border = np.ones((h, w), bool)
-    border[frame:-frame, frame:-frame] = False
-    rows, cols = np.nonzero(border)
-    y, x = np.linspace(-1, 1, h, dtype=np.float32), np.linspace(-1, 1, w, dtype=np.float32)
-
-    def basis(y, x):
-        return [np.ones_like(x * y), x, y, x * x, x * y, y * y]
-
-    a, b = np.stack(basis(y[rows], x[cols]), -1), gray[rows, cols]
-    for _ in range(2):  # refit without the pixels far off the surface: ink that touches the border
-        # least squares by normal equations (6 unknowns); the small ridge keeps them solvable when few points are left
-        coef = np.linalg.solve(a.T @ a + 1e-6 * np.eye(6, dtype=a.dtype), a.T @ b)
-        residual = np.abs(a @ coef - b)
-        keep = residual <= max(3 * np.median(residual), 0.02)
-        a, b = a[keep], b[keep]
-    return sum(c * term for c, term in zip(coef, basis(y[:, None], x[None, :]))).astype(np.float32)
+    inner = np.zeros((h, w), bool)
+    inner[frame:-frame, frame:-frame] = True
+    return gray[~inner]
 
 
 def ink_map(image):
@@ -116,13 +102,21 @@ def ink_map(image):
         if alpha.min() < 0.5:  # strokes on a transparent background: opacity is the ink
             return alpha
     gray = np.asarray(image.convert("L"), dtype=np.float32) / 255
-    paper = paper_surface(gray)
-    ink = paper - gray if np.median(paper) > 0.5 else gray - paper  # dark ink on light paper, or light on dark
+    # The paper's brightness everywhere, lighting and shadows included, is the picture with the strokes closed
+    # over: a grey-scale closing (for dark ink; an opening for light ink) wider than any stroke.
+    size = max(3, round(PAPER_WINDOW * min(gray.shape)))
+    paper = np.median(border(gray))
+    darkest, brightest = np.percentile(gray, [1, 99])
+    if paper - darkest >= brightest - paper:  # dark ink on light paper: ink is how much light it takes away
+        closed = ndimage.grey_closing(gray, size=size)
+        ink = (closed - gray) / np.maximum(closed, 1e-3)
+    else:  # light ink on a dark ground (a screen, a blackboard): ink is how much it adds
+        ink = gray - ndimage.grey_opening(gray, size=size)
     top = np.percentile(ink, 99.9)
     if top < MIN_CONTRAST:
         return np.zeros_like(ink)
     ink = np.clip(ink / top, 0, 1)
-    ink[ink < 0.25] = 0  # paper texture and lighting gradients
+    ink[ink < 0.25] = 0  # paper texture, ruled lines, what is left of lighting
     return ink
 
 

@@ -10,7 +10,8 @@ def drawing(digit, style="plain", size=280):
 
     styles: plain (black pen on white canvas), inverted (white on black), transparent (black strokes on a
     transparent PNG), thin (fine pen), thick (marker), small (small and off in a corner),
-    photo (blue ballpoint on yellowish paper, lit unevenly, blurred and noisy, as a phone would take it).
+    photo (blue ballpoint on yellowish paper, lit unevenly, blurred and noisy, as a phone would take it),
+    shadow (that photo with the phone's hard-edged shadow over one corner), lined (that photo on ruled paper).
     """
     big = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32) / 255
     ink = big > 0.5
@@ -25,10 +26,15 @@ def drawing(digit, style="plain", size=280):
     pixels = np.where(ink, 0, 255).astype(np.uint8)  # black pen on white paper
     if style == "inverted":
         return Image.fromarray(255 - pixels)
-    if style == "photo":
+    if style in ("photo", "shadow", "lined"):
         rng = np.random.default_rng(int(digit.sum()))
         light = np.linspace(1.0, 0.6, size)[None, :, None] * np.linspace(0.95, 1.0, size)[:, None, None]
+        if style == "shadow":
+            rows, cols = np.mgrid[:size, :size]
+            light = light * np.where(rows + cols < 1.2 * size, 1.0, 0.55)[..., None]
         paper = np.array([215, 205, 180]) * light
+        if style == "lined":  # pale blue rules every tenth of the page
+            paper[np.arange(size) % (size // 10) < 2] *= np.array([0.7, 0.8, 1.0])
         rgb = np.where(ink[..., None], np.array([40, 50, 130]) * light, paper) + rng.normal(0, 6, (size, size, 3))
         return Image.fromarray(ndimage.gaussian_filter(rgb, (1.5, 1.5, 0)).clip(0, 255).astype(np.uint8))
     if style == "transparent":

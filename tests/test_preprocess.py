@@ -9,7 +9,7 @@ from digitlib.predict import Predictor
 from digitlib.preprocess import MNIST_STROKE, fit_box, stroke_width, to_mnist_input
 from drawings import drawing
 
-STYLES = ["plain", "inverted", "transparent", "thin", "thick", "small", "photo"]
+STYLES = ["plain", "inverted", "transparent", "thin", "thick", "small", "photo", "shadow", "lined"]
 
 
 @pytest.mark.parametrize("style", STYLES)
