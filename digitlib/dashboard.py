@@ -156,7 +156,8 @@ class DigitDashboard:
         tools = widgets.VBox([widgets.HBox([self.pen, self.undo_button, self.clear_button]),
                               widgets.HBox([self.model, self.upload])])
         answer = widgets.HBox([titled("The network reads", self.digit, self.status), titled("Probabilities", self.bars)])
-        views = widgets.HBox([titled("What it saw (28x28)", self.seen), titled("What decided it", self.heat, widgets.HTML("covering the bright parts<br>costs the most confidence")),
+        decided = titled("What decided it", self.heat, widgets.HTML("covering the bright parts<br>costs the most confidence"))
+        views = widgets.HBox([titled("What it saw (28x28)", self.seen), decided,
                               titled("The whole number", self.number, self.crops)])
         self.widget = widgets.VBox([widgets.HTML(STYLE), widgets.HBox([widgets.VBox([self.canvas, tools]), answer]),
                                     views, titled("Inside the network: conv feature maps", self.features)])
