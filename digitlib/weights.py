@@ -1,16 +1,23 @@
 """Shipped weights: NAME.safetensors (tensors, no pickle) beside NAME.json (how to rebuild and how it was made)."""
 
 import functools
+import hashlib
 import json
+import math
 import os
+import tempfile
 from pathlib import Path
 
+import safetensors.torch
+from filelock import FileLock
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from digitlib.constants import WEIGHTS_DIR
 from digitlib.errors import DigitlibError
-from digitlib.models import VARIANTS, build
+from digitlib.models import ARCHITECTURES, VARIANTS, build
+
+REQUIRED_KEYS = ("arch", "args", "temperature")
+SHA256_KEY = "safetensors_sha256"  # NAME.json names the one NAME.safetensors it was written with
 
 
 def paths(name, folder=WEIGHTS_DIR):
@@ -18,61 +25,120 @@ def paths(name, folder=WEIGHTS_DIR):
     return folder / f"{name}.safetensors", folder / f"{name}.json"
 
 
-def retrain_hint(name):
-    return f"retrain it with: python -m digitlib train --model {name}"
+def retrain_hint(name, folder=WEIGHTS_DIR):
+    out = "" if Path(folder).resolve() == WEIGHTS_DIR.resolve() else f" --out {folder}"
+    return f"retrain it with: python -m digitlib train --model {name}{out}"
+
+
+def write_atomic(path, data):
+    """Write bytes to path through a unique temporary file beside it: readers see the old file or the new, whole."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from other users
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def save_json(path, obj):
-    """Write obj as JSON to path atomically (a temporary file, then a rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.with_suffix(".json.tmp").write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(path.with_suffix(".json.tmp"), path)
+    """Write obj as JSON to path atomically."""
+    write_atomic(path, (json.dumps(obj, indent=2) + "\n").encode())
 
 
 def read_json(path):
     return json.loads(Path(path).read_text())
 
 
+def lock(name, folder=WEIGHTS_DIR):
+    """A lock between processes on model NAME in folder, held while its pair of files is written or read.
+
+    Its file lives in the temporary folder, keyed by the folder's path, so that the weights folder holds only weights.
+    """
+    locks = Path(tempfile.gettempdir()) / "digitlib-locks"
+    locks.mkdir(exist_ok=True)
+    key = hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:16]
+    return FileLock(locks / f"{key}-{name}.lock")
+
+
 def save(model, name, meta, folder=WEIGHTS_DIR):
-    """Write NAME.safetensors and NAME.json atomically; meta must hold "arch" and "args"."""
+    """Write NAME.safetensors, then NAME.json with its sha256 (the commit point); return the metadata written.
+
+    meta must hold REQUIRED_KEYS. A save interrupted between the two files leaves a pair that load() refuses.
+    """
     tensors_path, meta_path = paths(name, folder)
-    tensors_path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, f"{tensors_path}.tmp")
-    os.replace(f"{tensors_path}.tmp", tensors_path)
-    save_json(meta_path, meta)
+    data = safetensors.torch.save({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
+    meta = {**meta, SHA256_KEY: hashlib.sha256(data).hexdigest()}
+    with lock(name, folder):
+        write_atomic(tensors_path, data)
+        save_json(meta_path, meta)
+    return meta
+
+
+def meta_problem(meta):
+    """Why metadata is unusable (a missing key, an unknown arch, args that do not build, a bad temperature), or None."""
+    if not isinstance(meta, dict):
+        return "not a JSON object"
+    missing = [k for k in REQUIRED_KEYS if k not in meta]
+    if missing:
+        return "no " + ", ".join(missing)
+    arch, args, temperature = meta["arch"], meta["args"], meta["temperature"]
+    if not isinstance(arch, str) or arch not in ARCHITECTURES:
+        return f"unknown arch {arch!r}"
+    if not isinstance(args, dict):
+        return f"args {args!r} is not a JSON object"
+    try:
+        build(arch, args)
+    except Exception as e:  # noqa: BLE001 -- whatever the constructor makes of bad arguments
+        reason = str(e).partition("\n")[0]
+        return f"args {json.dumps(args)} do not build a {arch}: {type(e).__name__}: {reason}"
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 < temperature < math.inf:
+        return f"temperature {temperature!r} is not a finite positive number"
+    return None
 
 
 def read_meta(name, folder=WEIGHTS_DIR):
-    """The metadata of a shipped model, or a DigitlibError naming the file."""
+    """The checked metadata of a model, or a DigitlibError naming the file and the command that retrains it."""
     _, meta_path = paths(name, folder)
     try:
         meta = read_json(meta_path)
-        meta["arch"], meta["args"]
+        problem = meta_problem(meta)
     except FileNotFoundError:
-        raise DigitlibError(f"no weights metadata {meta_path}; {retrain_hint(name)}") from None
-    except (ValueError, KeyError, TypeError):
-        raise DigitlibError(f"corrupt weights metadata {meta_path}; {retrain_hint(name)}") from None
+        raise DigitlibError(f"no weights metadata {meta_path}; {retrain_hint(name, folder)}") from None
+    except ValueError:
+        problem = "not JSON"
+    if problem:
+        raise DigitlibError(f"corrupt weights metadata {meta_path} ({problem}); {retrain_hint(name, folder)}")
     return meta
 
 
 def load(name, folder=WEIGHTS_DIR, device="cpu"):
     """Rebuild a model from NAME.json and NAME.safetensors alone, in eval mode."""
-    tensors_path, _ = paths(name, folder)
-    meta = read_meta(name, folder)
-    model = build(meta["arch"], meta["args"])
+    tensors_path, meta_path = paths(name, folder)
+    hint = retrain_hint(name, folder)
+    with lock(name, folder):  # never between a writer's two files
+        meta = read_meta(name, folder)
+        try:
+            data = tensors_path.read_bytes()
+        except FileNotFoundError:
+            raise DigitlibError(f"no weights file {tensors_path}; {hint}") from None
     try:
-        state = load_file(tensors_path, device=str(device))
-    except FileNotFoundError:
-        raise DigitlibError(f"no weights file {tensors_path}; {retrain_hint(name)}") from None
-    except (SafetensorError, OSError, ValueError):
-        raise DigitlibError(f"corrupt weights file {tensors_path}; {retrain_hint(name)}") from None
+        state = safetensors.torch.load(data)
+    except (SafetensorError, ValueError):
+        raise DigitlibError(f"corrupt weights file {tensors_path}; {hint}") from None
+    if SHA256_KEY in meta and hashlib.sha256(data).hexdigest() != meta[SHA256_KEY]:
+        raise DigitlibError(f"weights file {tensors_path} is not the one {meta_path} was written with (an interrupted "
+                            f"save?); {hint}")
+    model = build(meta["arch"], meta["args"])
     try:
         model.load_state_dict(state)
     except RuntimeError:
-        raise DigitlibError(f"weights file {tensors_path} does not match the architecture in its .json; "
-                            f"{retrain_hint(name)}") from None
+        raise DigitlibError(f"weights file {tensors_path} does not match the architecture in {meta_path}; "
+                            f"{hint}") from None
     return model.to(device).eval()
 
 

@@ -1,4 +1,5 @@
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ TARGETS = {"best": 0.996, "fast": 0.99, "fc": 0.983}  # every other variant: 0.9
 
 def tiny_model():
     v = VARIANTS["compact"]
-    return build(v.arch, v.args).eval(), dict(arch=v.arch, args=v.args)
+    return build(v.arch, v.args).eval(), dict(arch=v.arch, args=v.args, temperature=1.0)
 
 
 def test_round_trip_gives_the_same_outputs(tmp_path):
@@ -72,3 +73,66 @@ def test_shipped_weights_rebuild_from_their_files_and_reach_their_target(name):
     assert accuracy >= TARGETS.get(name, 0.98)
     assert meta["data_md5"] == data_checksum() and not meta["smoke"]
     assert len(meta["history"]) == meta["epochs"]
+
+
+def test_a_crash_between_writing_the_weights_and_their_metadata_is_caught_on_load(saved, monkeypatch):
+    other, meta = tiny_model()  # same architecture, other weights: the old .json would load it without a word
+
+    def crash(*args):
+        raise OSError("killed")
+
+    monkeypatch.setattr(weights, "save_json", crash)
+    with pytest.raises(OSError):
+        weights.save(other, "tiny", meta, saved)
+    monkeypatch.undo()
+    with pytest.raises(DigitlibError, match=r"tiny.safetensors.*tiny.json.*python -m digitlib train --model tiny"):
+        weights.load("tiny", saved)
+
+
+def test_two_saves_into_one_folder_at_once_leave_a_matching_pair(tmp_path):
+    models = {tag: tiny_model() for tag in "ab"}
+
+    def save_often(tag):
+        model, meta = models[tag]
+        for _ in range(15):
+            weights.save(model, "tiny", {**meta, "tag": tag}, tmp_path)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(save_often, models))  # re-raises a failed save
+    loaded, tag = weights.load("tiny", tmp_path), weights.read_meta("tiny", tmp_path)["tag"]
+    expected = models[tag][0].state_dict()
+    assert all(torch.equal(loaded.state_dict()[k], expected[k]) for k in expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.json", "tiny.safetensors"]
+
+
+def test_saved_files_are_readable_by_everyone(saved):
+    assert {oct(p.stat().st_mode & 0o777) for p in saved.iterdir()} == {oct(0o644)}
+
+
+def test_metadata_holds_the_weights_hash_and_loads_without_it_as_shipped(saved):
+    meta = json.loads((saved / "tiny.json").read_text())
+    assert len(meta.pop("safetensors_sha256")) == 64  # the shipped weights/*.json have none
+    (saved / "tiny.json").write_text(json.dumps(meta))
+    weights.load("tiny", saved)
+
+
+@pytest.mark.parametrize("change", [
+    dict(temperature=0), dict(temperature=-1.0), dict(temperature=float("nan")), dict(temperature=float("inf")),
+    dict(temperature="1.0"), dict(temperature=True), dict(temperature=None), dict(arch="ResNet"), dict(args=[8, 16]),
+    dict(args={"stages": [[8]], "width": 3}), dict(args={"stages": "wide"}),
+])
+def test_bad_metadata_is_one_error_naming_the_file_and_the_retrain_command(saved, change):
+    meta = json.loads((saved / "tiny.json").read_text())
+    (saved / "tiny.json").write_text(json.dumps({**meta, **change}))
+    for read in (weights.read_meta, weights.load):
+        with pytest.raises(DigitlibError, match=r"corrupt weights metadata .*tiny.json.*digitlib train --model tiny"):
+            read("tiny", saved)
+
+
+@pytest.mark.parametrize("key", ["arch", "args", "temperature"])
+def test_metadata_missing_a_required_key_is_a_clear_error(saved, key):
+    meta = json.loads((saved / "tiny.json").read_text())
+    del meta[key]
+    (saved / "tiny.json").write_text(json.dumps(meta))
+    with pytest.raises(DigitlibError, match=rf"corrupt weights metadata .*tiny.json.*{key}"):
+        weights.read_meta("tiny", saved)
