@@ -1,7 +1,11 @@
 """One training loop for every variant: in-memory batches, per-batch augmentation, one-cycle AdamW, checkpoints."""
 
+import contextlib
+import io
 import math
 import os
+import pickle
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -64,10 +68,31 @@ def evaluate(model, x, y, device=None):
     return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).sum().item() / len(y)
 
 
+def resume(checkpoint, settings):
+    """The state saved at checkpoint by a run with the same settings, else None; another run's is set aside."""
+    try:
+        # on the CPU: the random generators' states must stay there; load_state_dict moves the rest to the model
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        return None
+    except (RuntimeError, EOFError, KeyError, ValueError, pickle.UnpicklingError):
+        state = None
+    saved = state.get("settings") if isinstance(state, dict) else None
+    if saved == settings:
+        return state
+    changed = [k for k in settings if not isinstance(saved, dict) or saved.get(k) != settings[k]]
+    why = "is unreadable" if state is None else f"was written with another {', '.join(changed)}"
+    stale = f"{checkpoint}.stale"
+    with contextlib.suppress(FileNotFoundError):  # another run may have just finished and removed it
+        os.replace(checkpoint, stale)
+    print(f"checkpoint {checkpoint} {why}: set aside as {stale}; training from the start", file=sys.stderr)
+    return None
+
+
 def fit(model, recipe, *, seed=0, device=None, checkpoint=None, limit=None, max_batches=None, progress=True):
     """Train model on the training split by recipe; return the per-epoch history.
 
-    checkpoint: a file path; written after every epoch, and an interrupted run resumes from it.
+    checkpoint: a file path; written after every epoch, and an interrupted run with the same settings resumes from it.
     limit: use only the first `limit` training and validation images; max_batches: stop each epoch early
     (both for quick smoke runs). A seed makes a CPU run repeatable.
     """
@@ -83,8 +108,10 @@ def fit(model, recipe, *, seed=0, device=None, checkpoint=None, limit=None, max_
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr, total_steps=recipe.epochs * steps)
     history = []
-    if checkpoint and os.path.exists(checkpoint):
-        state = torch.load(checkpoint, weights_only=True)
+    settings = dict(model=repr(model), recipe=recipe.to_dict(), seed=seed, device=device.type, limit=limit,
+                    max_batches=max_batches)
+    state = resume(checkpoint, settings) if checkpoint else None
+    if state:
         for obj, key in [(model, "model"), (optimizer, "optimizer"), (scheduler, "scheduler")]:
             obj.load_state_dict(state[key])
         generator.set_state(state["generator"])
@@ -123,16 +150,19 @@ def fit(model, recipe, *, seed=0, device=None, checkpoint=None, limit=None, max_
                        f"acc {history[-1]['train_accuracy']:.4f} | val loss {val_loss:.4f} acc {val_accuracy:.4f} | {seconds:.1f}s")
         if checkpoint:
             state = dict(model=model.state_dict(), optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                         generator=generator.get_state(), torch_rng=torch.get_rng_state(), history=history)
-            torch.save(state, f"{checkpoint}.tmp")
-            os.replace(f"{checkpoint}.tmp", checkpoint)
+                         generator=generator.get_state(), torch_rng=torch.get_rng_state(), history=history,
+                         settings=settings)
+            buffer = io.BytesIO()
+            torch.save(state, buffer)
+            weights.write_atomic(checkpoint, buffer.getvalue())
     return history
 
 
 def train_variant(name, *, epochs=None, seed=0, out=WEIGHTS_DIR, device=None, limit=None, max_batches=None, progress=True):
     """Train a registered variant by its recipe, measure it, and write out/NAME.safetensors and NAME.json.
 
-    Returns the metadata written. An interrupted run resumes from out/NAME.ckpt.pt.
+    Returns the metadata written. An interrupted run, started again with the same settings, resumes from
+    out/NAME.ckpt.pt.
     """
     v = variant(name)
     recipe = replace(v.recipe, epochs=epochs) if epochs else v.recipe
@@ -154,7 +184,7 @@ def train_variant(name, *, epochs=None, seed=0, out=WEIGHTS_DIR, device=None, li
         temperature=fit_temperature(predict_logits(model, x_val, device), y_val), digitlib_version=__version__,
         data_md5=data_checksum(), smoke=bool(limit or max_batches), history=history,
     )
-    weights.save(model, name, meta, out)
+    meta = weights.save(model, name, meta, out)
     checkpoint.unlink(missing_ok=True)
     return meta
 

@@ -97,3 +97,43 @@ def test_smoke_setting_trains_briefly_into_a_temporary_folder(monkeypatch):
     (kw,) = seen
     assert kw["limit"] <= 1000 and kw["max_batches"] <= 5 and "weights" not in str(kw["out"])
     assert not Path(kw["out"]).exists()  # deleted afterwards
+
+
+TINY = dict(limit=500, max_batches=2, progress=False)
+
+
+def fit_small(epochs=1, seed=0, **kw):
+    """A tiny run of the small CNN: (its history, its final weights)."""
+    torch.manual_seed(0)
+    model = small_model()
+    history = fit(model, recipe(epochs=epochs), seed=seed, device="cpu", **{**TINY, **kw})
+    return history, model.state_dict()
+
+
+def without_seconds(history):
+    return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
+
+
+@pytest.mark.parametrize("change", [dict(seed=1), dict(epochs=2), dict(max_batches=3), dict(limit=600)])
+def test_a_checkpoint_from_other_settings_is_set_aside_not_resumed(tmp_path, capsys, change):
+    checkpoint = tmp_path / "small.ckpt.pt"
+    fit_small(checkpoint=checkpoint)  # a finished run's checkpoint, left over
+    history, state = fit_small(checkpoint=checkpoint, **change)
+    fresh_history, fresh_state = fit_small(**change)
+    assert without_seconds(history) == without_seconds(fresh_history)
+    assert all(torch.equal(state[k], fresh_state[k]) for k in state)
+    assert (tmp_path / "small.ckpt.pt.stale").exists()  # kept, not deleted
+    assert "set aside" in capsys.readouterr().err
+
+
+def test_a_dry_run_keeps_a_real_runs_checkpoint(tmp_path):
+    v = VARIANTS["compact"]
+    checkpoint = tmp_path / "compact.ckpt.pt"
+    torch.manual_seed(0)
+    fit(build(v.arch, v.args), replace(v.recipe, epochs=2), checkpoint=checkpoint, device="cpu", limit=600,
+        max_batches=3, progress=False)
+    real = checkpoint.read_bytes()
+    meta = train.train_variant("compact", out=tmp_path, epochs=1, device="cpu", **TINY)
+    assert len(meta["history"]) == 1 and meta["smoke"]
+    assert (tmp_path / "compact.ckpt.pt.stale").read_bytes() == real
+    weights.load("compact", tmp_path)
