@@ -1,8 +1,10 @@
 """Command line: python -m digitlib {data,train,evaluate,predict,models}. Errors are one plain line."""
 
 import argparse
+import contextlib
 import json
 import sys
+import tempfile
 
 from digitlib.constants import CLASSES, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
@@ -16,19 +18,31 @@ def cmd_data(args):
     print(f"MNIST verified in {raw_dir()} (source: {source})")
 
 
+def train_folder(args):
+    """A context giving the folder to train into: --out, else weights/, or for a dry run a temporary folder."""
+    if args.out is not None:
+        return contextlib.nullcontext(args.out)
+    if args.dry_run:  # a 2-batch model must not replace the shipped one
+        return tempfile.TemporaryDirectory(prefix="digitlib-dry-run-")
+    return contextlib.nullcontext(str(WEIGHTS_DIR))
+
+
 def cmd_train(args):
     from digitlib.train import train_variant
 
     limit, max_batches = (1000, 2) if args.dry_run else (None, None)
-    meta = train_variant(args.model, epochs=args.epochs, seed=args.seed, out=args.out, device=args.device,
-                         limit=limit, max_batches=max_batches, progress=not args.json)
-    weights_path = f"{args.out}/{args.model}.safetensors"
+    keep = args.out is not None or not args.dry_run
+    with train_folder(args) as out:
+        meta = train_variant(args.model, epochs=args.epochs, seed=args.seed, out=out, device=args.device,
+                             limit=limit, max_batches=max_batches, progress=not args.json)
+    weights_path = f"{out}/{args.model}.safetensors" if keep else None
     if args.json:
         keys = ["model", "epochs", "seed", "train_seconds", "test_accuracy"]
-        print(json.dumps({**{k: meta[k] for k in keys[1:]}, "model": args.model, "weights": weights_path}))
+        print_json({**{k: meta[k] for k in keys[1:]}, "model": args.model, "weights": weights_path})
     else:
+        wrote = f"wrote {weights_path}" if keep else "wrote to a temporary folder, now deleted (--out keeps the files)"
         print(f"{args.model}: test accuracy {meta['test_accuracy']:.2%} after {meta['epochs']} epochs, "
-              f"{meta['train_seconds']:.1f}s of training on {meta['device']}; wrote {weights_path}")
+              f"{meta['train_seconds']:.1f}s of training on {meta['device']}; {wrote}")
 
 
 def cmd_evaluate(args):
@@ -38,7 +52,7 @@ def cmd_evaluate(args):
     variant(args.model)
     result = {"model": args.model, **test_metrics(load(args.model, args.weights))}
     if args.json:
-        print(json.dumps(result))
+        print_json(result)
         return
     print(f"{args.model}: test accuracy {result['accuracy']:.2%}\n\nclass  precision  recall     f1  support")
     for c, m in result["per_class"].items():
@@ -61,7 +75,7 @@ def cmd_predict(args):
             row = {"file": file, "digit": None, "probabilities": None, "error": str(e)}
             failed = True
         if args.json:
-            print(json.dumps(row), flush=True)
+            print_json(row)
         elif row["error"]:
             print(f"{file}: error: {row['error']}", flush=True)
         elif row["digit"] is None:
@@ -78,18 +92,27 @@ def cmd_models(args):
     rows = []
     for name, v in VARIANTS.items():
         try:
-            accuracy = read_meta(name, args.weights)["test_accuracy"]
+            accuracy = read_meta(name, args.weights).get("test_accuracy")
         except DigitlibError:
             accuracy = None  # not trained yet
         model = build(v.arch, v.args)
         rows.append(dict(name=name, kind=model.kind, params=count_params(model), test_accuracy=accuracy,
                          default=name == DEFAULT_MODEL, description=v.description))
     if args.json:
-        print(json.dumps(rows))
+        print_json(rows)
         return
     for r in rows:
         acc = f"{r['test_accuracy']:.2%}" if r["test_accuracy"] is not None else "no weights"
         print(f"{r['name']:<8} {r['kind']:<4} {r['params']:>9,} params  {acc:>10}  {'(default) ' if r['default'] else ''}{r['description']}")
+
+
+def print_json(obj):
+    """Print obj as one line of strict JSON: NaN and infinity, which JSON has not, are an error instead."""
+    try:
+        text = json.dumps(obj, allow_nan=False)
+    except ValueError:
+        raise DigitlibError("the result holds a NaN or infinite number, which JSON cannot carry") from None
+    print(text, flush=True)
 
 
 def positive(text):
@@ -112,9 +135,11 @@ def parser():
     t.add_argument("--model", required=True, help=model_help)
     t.add_argument("--epochs", type=positive, default=None, help="epochs (default: the model's recipe)")
     t.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
-    t.add_argument("--out", default=str(WEIGHTS_DIR), help="folder for NAME.safetensors and NAME.json")
+    t.add_argument("--out", default=None, help="folder for NAME.safetensors and NAME.json (default: "
+                   f"{WEIGHTS_DIR}; for a dry run a temporary folder, deleted afterwards)")
     t.add_argument("--device", default=None, help="cuda, mps or cpu (default: the first available)")
-    t.add_argument("--dry-run", action="store_true", help="2 batches on 1,000 images, to check the code path")
+    t.add_argument("--dry-run", action="store_true",
+                   help="2 batches on 1,000 images, to check the code path; keeps no files unless --out is given")
     t.add_argument("--json", action="store_true", help="no progress bar; last line is a JSON summary")
     t.set_defaults(run=cmd_train)
 

@@ -1,22 +1,30 @@
 """Every command of python -m digitlib, and each kind of bad input: one plain line, never a traceback."""
 
+import hashlib
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from digitlib import cli, weights
 from digitlib.constants import ROOT
 from digitlib.models import VARIANTS
 from drawings import drawing
 
 
+# the CLI under test is the digitlib beside these tests, whichever copy is installed
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+
+
 def run(*args, cwd=None):
     """Run the CLI from an unrelated folder (paths must not depend on it)."""
     return subprocess.run([sys.executable, "-m", "digitlib", *args], capture_output=True, text=True,
-                          cwd=cwd or "/", timeout=600)
+                          cwd=cwd or "/", env=ENV, timeout=600)
 
 
 def assert_one_line_error(result, *fragments):
@@ -153,3 +161,62 @@ def test_bad_training_arguments_are_one_line(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr and "at least 1" in result.stderr
     assert_one_line_error(run("train", "--model", "fast", "--device", "tpu", "--dry-run", "--out", str(tmp_path)),
                           "not available")
+
+
+def folder_hashes(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in Path(folder).rglob("*") if p.is_file()}
+
+
+def test_a_dry_run_without_out_leaves_the_weights_folder_untouched(tmp_path, monkeypatch, capsys):
+    shipped = folder_hashes(ROOT / "weights")
+    monkeypatch.setattr(cli, "WEIGHTS_DIR", tmp_path)  # the default --out, should a dry run still write there
+    assert cli.main(["train", "--model", "fast", "--dry-run", "--device", "cpu"]) == 0
+    assert "temporary folder" in capsys.readouterr().out
+    assert cli.main(["train", "--model", "fast", "--dry-run", "--device", "cpu", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["weights"] is None  # nothing kept
+    assert list(tmp_path.iterdir()) == []
+    assert folder_hashes(ROOT / "weights") == shipped
+
+
+def test_two_trainings_into_one_folder_at_once_leave_a_valid_pair(tmp_path):
+    command = [sys.executable, "-m", "digitlib", "train", "--model", "compact", "--dry-run", "--json",
+               "--device", "cpu", "--out", str(tmp_path)]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/", env=ENV)
+            for _ in range(2)]
+    for r in runs:
+        _, err = r.communicate(timeout=600)
+        assert r.returncode == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["compact.json", "compact.safetensors"]
+    meta = json.loads((tmp_path / "compact.json").read_text())
+    assert meta["safetensors_sha256"] == hashlib.sha256((tmp_path / "compact.safetensors").read_bytes()).hexdigest()
+    weights.load("compact", tmp_path)
+
+
+def copy_of_fast(folder, **change):
+    """weights/fast.* copied into folder, with changes to its metadata."""
+    meta = json.loads((ROOT / "weights" / "fast.json").read_text())
+    (folder / "fast.json").write_text(json.dumps({**meta, **change}))
+    (folder / "fast.safetensors").write_bytes((ROOT / "weights" / "fast.safetensors").read_bytes())
+
+
+def test_a_zero_temperature_is_one_line_naming_the_file_not_nan_probabilities(images, tmp_path):
+    copy_of_fast(tmp_path, temperature=0)
+    result = run("predict", str(images["plain"]), "--model", "fast", "--weights", str(tmp_path), "--json")
+    assert_one_line_error(result, str(tmp_path / "fast.json"), "temperature", "python -m digitlib train --model fast")
+    assert "NaN" not in result.stdout
+
+
+def strict_json(text):
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_output_is_strict_json_or_a_one_line_error(tmp_path):
+    copy_of_fast(tmp_path, test_accuracy=float("nan"))
+    result = run("models", "--json", "--weights", str(tmp_path))
+    if result.returncode == 0:
+        strict_json(result.stdout)
+    else:
+        assert_one_line_error(result, "JSON")
