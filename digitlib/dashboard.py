@@ -9,6 +9,7 @@ import base64
 import functools
 import html
 import io
+import math
 import sys
 import traceback
 
@@ -27,6 +28,9 @@ from digitlib.weights import shipped
 
 WIDTH, HEIGHT = 560, 280  # room for a number such as 2026; one digit can go anywhere
 PEN = 18  # default pen width, canvas pixels
+PEN_RANGE = (4, 40)  # the pen widths offered, and allowed whatever the page sends
+MAX_STROKE_POINTS = 500  # a slow 8 s stroke at 60 events/s; points past it are dropped
+MAX_STROKES = 40  # strokes in one drawing; a number such as 2026 takes about 8
 UNSURE = 0.6  # below this probability the app says it is not sure
 MAX_UPLOAD = 10_000_000  # bytes
 FEATURES_SHOWN = 8  # channels shown per conv layer
@@ -93,6 +97,17 @@ def bars_html(probs):
     return f'<table class="digit-bars">{rows}</table>'
 
 
+def canvas_point(x, y):
+    """A point sent by the page, as floats clamped to the canvas; None unless it is two finite numbers."""
+    try:
+        x, y = float(x), float(y)
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return None
+    return min(max(x, 0.0), WIDTH), min(max(y, 0.0), HEIGHT)
+
+
 def guarded(method):
     """Run a UI callback; show any failure as one line in the app instead of a traceback."""
 
@@ -127,11 +142,12 @@ class DigitDashboard:
         self.canvas.on_mouse_move(self.stroke_move)
         self.canvas.on_mouse_up(self.stroke_end)
         self.canvas.on_mouse_out(self.stroke_end)
-        self.canvas.on_touch_start(lambda touches: self.stroke_start(*touches[0]))
-        self.canvas.on_touch_move(lambda touches: self.stroke_move(*touches[0]))
-        self.canvas.on_touch_end(lambda touches: self.stroke_end())
+        self.canvas.on_touch_start(self.touch_start)
+        self.canvas.on_touch_move(self.touch_move)
+        self.canvas.on_touch_end(self.stroke_end)
+        self.canvas.on_touch_cancel(self.stroke_end)
 
-        self.pen = labelled(widgets.IntSlider(PEN, min=4, max=40, description="Pen width", layout=widgets.Layout(width="260px")),
+        self.pen = labelled(widgets.IntSlider(PEN, *PEN_RANGE, description="Pen width", layout=widgets.Layout(width="260px")),
                             "digit-pen")
         self.clear_button = button("Clear", "digit-clear", self.clear)
         self.undo_button = button("Undo", "digit-undo", self.undo)
@@ -164,30 +180,50 @@ class DigitDashboard:
         self.widget.add_class("digit-app")
         self.show()
 
-    # --- drawing -------------------------------------------------------------------------------
+    # --- drawing (every value here comes from the page: checked, clamped and capped) -------------
 
     @guarded
     def stroke_start(self, x, y):
+        point = canvas_point(x, y)
+        if point is None:
+            return
         if self.picture is not None:  # drawing after an upload starts a fresh drawing
             self.picture = None
             self.redraw()
+        if len(self.strokes) >= MAX_STROKES:
+            self.say(f"A drawing holds {MAX_STROKES} strokes: undo or clear to draw more.", error=True)
+            return
+        width = min(max(self.pen.value, PEN_RANGE[0]), PEN_RANGE[1])  # the slider's bounds are synced from the page too
         self.pen_down = True
-        self.strokes.append((self.pen.value, [(x, y)]))
+        self.strokes.append((width, [point]))
         c = self.canvas
         with hold_canvas():
             c.fill_style = "black"
-            c.fill_circle(x, y, self.pen.value / 2)
+            c.fill_circle(*point, width / 2)
 
     @guarded
     def stroke_move(self, x, y):
-        if not self.pen_down:
+        point = canvas_point(x, y)
+        if not self.pen_down or point is None:
             return
         width, points = self.strokes[-1]
+        if len(points) >= MAX_STROKE_POINTS:
+            return
         c = self.canvas
         with hold_canvas():
             c.stroke_style, c.line_width, c.line_cap, c.line_join = "black", width, "round", "round"
-            c.stroke_line(*points[-1], x, y)
-        points.append((x, y))
+            c.stroke_line(*points[-1], *point)
+        points.append(point)
+
+    @guarded
+    def touch_start(self, touches):
+        if touches:  # the first finger draws
+            self.stroke_start(*touches[0])
+
+    @guarded
+    def touch_move(self, touches):
+        if touches:
+            self.stroke_move(*touches[0])
 
     @guarded
     def stroke_end(self, *_):
@@ -229,7 +265,7 @@ class DigitDashboard:
 
     @guarded
     def clear(self, *_):
-        self.strokes, self.picture = [], None
+        self.strokes, self.picture, self.pen_down = [], None, False
         self.redraw()
         self.show()
 
@@ -237,6 +273,7 @@ class DigitDashboard:
     def undo(self, *_):
         if self.strokes:
             self.strokes.pop()
+            self.pen_down = False
             self.redraw()
             self.show()
 
@@ -250,10 +287,11 @@ class DigitDashboard:
         if not change["new"]:
             return
         file = change["new"][0]
-        data = bytes(file["content"])
+        content = file["content"]
         self.upload.value = ()  # the same file can be chosen again
-        if len(data) > MAX_UPLOAD:
-            raise DigitlibError(f"{file['name']}: {len(data) / 1e6:.1f} MB is over the {MAX_UPLOAD // 1_000_000} MB limit")
+        if len(content) > MAX_UPLOAD:  # voila.json lets messages well past this through, so the app can say so
+            raise DigitlibError(f"{file['name']}: {len(content) / 1e6:.1f} MB is over the {MAX_UPLOAD // 1_000_000} MB limit")
+        data = bytes(content)
         self.picture, self.strokes = open_image(data, file["name"]), []  # decoded fully: a broken file fails here
         self.redraw()
         self.show()

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlib.dashboard import DigitDashboard, dashboard, percent
+from digitlib.dashboard import (HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH, DigitDashboard, dashboard,
+                                percent)
 from drawings import drawing
 from strokes import strokes
 
@@ -121,3 +122,76 @@ def test_an_unsure_reading_says_so(app, monkeypatch):
     monkeypatch.setattr(app.predictor, "probs", lambda x: flat)
     draw(app, strokes(1))
     assert app.digit.value == "1" and "Not sure: 1 or 7?" in app.status.value
+
+
+# --- values from the page: the browser sends them, so the app trusts none ---------------------------------
+
+
+@pytest.fixture
+def no_failed_callback(caplog, capfd):
+    """Fails the test if a canvas callback raised: unguarded (ipywidgets logs it; in a kernel the page gets the
+    traceback) or guarded (digitlib.dashboard.guarded logs it to the server's stderr)."""
+    yield
+    assert not [r for r in caplog.get_records("call") if "Exception in callback" in r.getMessage()]
+    assert "dashboard callback failed" not in capfd.readouterr().err
+
+
+def page_sends(app, event, **content):
+    """A canvas event exactly as the page sends it, through ipycanvas' own handling."""
+    app.canvas._handle_frontend_event(app.canvas, {"event": event, **content}, [])
+
+
+def test_a_huge_pen_width_from_the_page_is_clamped(app):
+    app.pen.max = app.pen.value = 1_000_000  # both are synced from the page
+    draw(app, strokes(1))
+    assert app.strokes[0][0] == PEN_RANGE[1] and app.digit.value == "1"
+
+
+@pytest.mark.parametrize("x, y", [(float("nan"), 10), (10, float("inf")), ("ten", 10), (None, None), ([1], {})])
+def test_a_point_that_is_not_a_finite_number_is_ignored(app, no_failed_callback, x, y):
+    page_sends(app, "mouse_down", x=x, y=y)
+    page_sends(app, "mouse_move", x=x, y=y)
+    page_sends(app, "mouse_up", x=x, y=y)
+    assert app.strokes == [] and "Something went wrong" not in app.status.value
+
+
+def test_points_off_the_canvas_are_clamped_to_its_edges(app, no_failed_callback):
+    page_sends(app, "mouse_down", x=-1e300, y=1e300)
+    page_sends(app, "mouse_move", x=1e300, y=-5)
+    page_sends(app, "mouse_up", x=0, y=0)
+    assert app.strokes == [(app.pen.value, [(0, HEIGHT), (WIDTH, 0)])]
+
+
+def test_points_per_stroke_and_strokes_per_drawing_are_capped(app, no_failed_callback):
+    page_sends(app, "mouse_down", x=10, y=10)
+    for i in range(10 * MAX_STROKE_POINTS):
+        page_sends(app, "mouse_move", x=10 + i % 500, y=10 + i % 250)
+    page_sends(app, "mouse_up", x=0, y=0)
+    for _ in range(2 * MAX_STROKES):
+        page_sends(app, "mouse_down", x=100, y=100)
+        page_sends(app, "mouse_up", x=100, y=100)
+    assert len(app.strokes[0][1]) == MAX_STROKE_POINTS and len(app.strokes) == MAX_STROKES
+    assert "undo or clear" in app.status.value
+
+
+def test_an_empty_touch_list_is_ignored(app, no_failed_callback):
+    for event in ("touch_start", "touch_move", "touch_end", "touch_cancel"):
+        page_sends(app, event, touches=[])
+    assert app.strokes == [] and "Something went wrong" not in app.status.value
+
+
+def test_a_digit_drawn_by_touch_is_read(app, no_failed_callback):
+    for points in strokes(7):
+        page_sends(app, "touch_start", touches=[{"x": points[0][0], "y": points[0][1]}])
+        for x, y in points[1:]:
+            page_sends(app, "touch_move", touches=[{"x": x, "y": y}])
+        page_sends(app, "touch_end", touches=[])
+    assert app.digit.value == "7"
+
+
+def test_a_move_after_clear_in_mid_stroke_is_ignored(app, no_failed_callback):
+    page_sends(app, "mouse_down", x=10, y=10)
+    app.clear()
+    page_sends(app, "mouse_move", x=20, y=20)
+    page_sends(app, "mouse_up", x=20, y=20)
+    assert app.strokes == []

@@ -1,10 +1,15 @@
-"""Helpers for serving the dashboard to a headless browser in tests."""
+"""Helpers for serving the dashboard on a free loopback port, to a headless browser or to plain HTTP requests."""
 
+import contextlib
 import socket
+import subprocess
+import sys
 import time
 
 import psutil
 import pytest
+
+from digitlib.constants import ROOT
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -16,6 +21,25 @@ def free_port():
         return s.getsockname()[1]
 
 
+def kernels(server):
+    """The kernel processes the Voila server started (and still running)."""
+    running = []
+    for p in psutil.Process(server.pid).children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):  # a kernel may end (culled, shut down) as we look
+            if "ipykernel" in " ".join(p.cmdline()):
+                running.append(p)
+    return running
+
+
+def cpu_percent(processes):
+    """Total CPU use of the processes still running, since the last call for each."""
+    total = 0.0
+    for p in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += p.cpu_percent(None)
+    return total
+
+
 def wait_until_warm(server, timeout=90):
     """Wait until the server's kernels are idle: the pool's kernels have run the notebook and wait for visitors.
 
@@ -24,10 +48,32 @@ def wait_until_warm(server, timeout=90):
     time.sleep(1)  # a kernel for the pool may be about to start
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        kernels = [p for p in psutil.Process(server.pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
-        for p in kernels:
-            p.cpu_percent(None)  # starts the measurement
+        running = kernels(server)
+        cpu_percent(running)  # starts the measurement
         time.sleep(1)
-        if kernels and sum(p.cpu_percent(None) for p in kernels) < 10:
+        if running and cpu_percent(running) < 10:
             return
     pytest.fail("Voila's kernels stayed busy")
+
+
+@contextlib.contextmanager
+def serve_dashboard(log, *options):
+    """Voila serving notebooks/06_dashboard.ipynb (voila.json plus `options`) with its pool warm; the server
+    process's url attribute is the dashboard's address. Its output goes to the file `log`."""
+    port = free_port()
+    with open(log, "w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "voila", "notebooks/06_dashboard.ipynb", f"--port={port}",
+                                   "--no-browser", "--Voila.ip=127.0.0.1", *options],
+                                  cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    server.url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while "is filled with" not in log.read_text():  # the pool of preheated kernels is ready
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"Voila did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        wait_until_warm(server)
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -8,11 +8,10 @@ import json
 import time
 
 import numpy as np
-import psutil
 import pytest
 
 from digitlib.constants import ROOT
-from serving import wait_until_warm
+from serving import kernels, wait_until_warm
 from strokes import STYLES, strokes
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -182,6 +181,17 @@ def test_uploads_are_read_and_a_bad_file_is_reported_in_the_page(app, tmp_path, 
     assert app.draw(strokes(7))[0] == "7"  # the app keeps working
 
 
+def test_an_upload_over_the_limit_is_refused_in_the_page_and_drawing_still_works(app, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG" + bytes(11_000_000 - 4))  # past the app's 10 MB, and past Tornado's default 10 MiB message
+    app.upload(big)
+    app.page.wait_for_function("() => document.querySelector('.digit-status').innerText"
+                               ".includes('big.png: 11.0 MB is over the 10 MB limit')", timeout=30_000)
+    app.assert_no_traceback()
+    app.clear()
+    assert app.draw(strokes(7))[0] == "7"  # the page is still connected to its kernel
+
+
 def test_a_drawn_number_is_split_and_read(app):
     number = [2, 0, 2, 6]
     drawn = []
@@ -198,8 +208,7 @@ def test_a_drawn_number_is_split_and_read(app):
 def kernel_memory_mb(server, kind):
     """Memory of each kernel the Voila server started, in MiB: "rss" (resident, shared libraries included)
     or "uss" (only this kernel's own pages: what one more visitor costs)."""
-    kernels = [p for p in psutil.Process(server.pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
-    return [round(getattr(p.memory_full_info(), kind) / 2**20) for p in kernels]
+    return [round(getattr(p.memory_full_info(), kind) / 2**20) for p in kernels(server)]
 
 
 def test_four_pages_at_once_each_read_their_own_digit(browser, voila):
