@@ -6,6 +6,7 @@ hairline pen and a fat marker look alike to the network.
 """
 
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -28,7 +29,15 @@ MNIST_STROKE = 2.7
 MNIST_CENTRE = (14.0, 14.0)
 PAPER_WINDOW = 0.33  # paper is estimated over windows this fraction of the shorter side: wider than any stroke
 # (at 0.25 a marker's blobs are taken for paper; from 0.5 up, hard shadow edges start to show as ink)
+SMALL_PICTURE = 64  # pictures up to this side are taken to have a flat ground (no room for lighting to vary)
 MIN_CONTRAST = 0.15  # ink must take this fraction of the paper's light away (or add it, for light ink)
+MIN_INK = 0.1  # ink fainter than this fraction of the darkest is paper, whatever the noise
+NOISE_SPREAD = 6  # ... and so is ink within this many robust standard deviations of the paper's
+STRONG_INK = 0.5  # a digit's pieces each hold some ink at least this strong
+RULE_COVER = 0.6  # ruled lines cross at least this fraction of the picture (a digit may hide the rest),
+RULE_TILT = 3  # at most this many degrees off its axes,
+RULE_THICKNESS = 5  # and are at most this many pixels thick;
+RULE_MARGIN = 1.25  # where a stroke crosses a line, it is this much darker than the line
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
 MIN_SIDE = 8  # pictures narrower than this are refused
 
@@ -91,42 +100,106 @@ def border(gray):
     return gray[~inner]
 
 
-def ink_map(image):
-    """Float array in [0, 1]: 1 where there is ink, 0 on the paper, whatever the polarity or transparency."""
-    image = ImageOps.exif_transpose(image)
-    if max(image.size) > MAX_SIDE:
-        image = image.copy()
-        image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        alpha = np.asarray(image.convert("RGBA"), dtype=np.float32)[..., 3] / 255
-        if alpha.min() < 0.5:  # strokes on a transparent background: opacity is the ink
-            return alpha
-    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255
-    # The paper's brightness everywhere, lighting and shadows included, is the picture with the strokes closed
-    # over: a grey-scale closing (for dark ink; an opening for light ink) wider than any stroke.
+def shrink(pixels, pool):
+    """Pixels reduced to at most MAX_SIDE a side by pooling k x k blocks: np.min keeps a dark hairline, np.max a light one.
+
+    (Averaging, as an ordinary resize does, would fade a 3 px pen in a 3000 px photo to a sixth of its ink.)
+    """
+    k = math.ceil(max(pixels.shape) / MAX_SIDE)
+    if k == 1:
+        return pixels
+    h, w = pixels.shape
+    pixels = np.pad(pixels, ((0, -h % k), (0, -w % k)), mode="edge")
+    return pool(pixels.reshape(pixels.shape[0] // k, k, pixels.shape[1] // k, k), axis=(1, 3))
+
+
+def paper_light(gray, dark_ink):
+    """The paper's brightness everywhere, lighting and shadows included: the picture with the strokes closed over
+    (a grey-scale closing for dark ink, an opening for light ink) wider than any stroke; a flat ground for small pictures.
+    """
+    if min(gray.shape) <= SMALL_PICTURE:
+        return np.full_like(gray, np.median(border(gray)))
     size = max(3, round(PAPER_WINDOW * min(gray.shape)))
+    return ndimage.grey_closing(gray, size=size) if dark_ink else ndimage.grey_opening(gray, size=size)
+
+
+def ink_map(image):
+    """Float array in [0, 1]: 1 where the ink is darkest, 0 on the paper, whatever the polarity or transparency.
+
+    Faint ink keeps its grey level; what is no stronger than the paper's own texture is 0.
+    """
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        alpha = np.asarray(image.convert("RGBA"))[..., 3]
+        if alpha.min() < 128:  # strokes on a transparent background: opacity is the ink
+            return shrink(alpha, np.max).astype(np.float32) / 255
+    gray = np.asarray(image.convert("L"))
+    # polarity: which way the extremes stray further from the paper (a hairline may be 0.1% of the picture)
+    cumulative = np.cumsum(np.bincount(gray.ravel(), minlength=256))
+    darkest, brightest = np.searchsorted(cumulative, [0.0005 * gray.size, 0.9995 * gray.size])
     paper = np.median(border(gray))
-    darkest, brightest = np.percentile(gray, [1, 99])
-    if paper - darkest >= brightest - paper:  # dark ink on light paper: ink is how much light it takes away
-        closed = ndimage.grey_closing(gray, size=size)
-        ink = (closed - gray) / np.maximum(closed, 1e-3)
-    else:  # light ink on a dark ground (a screen, a blackboard): ink is how much it adds
-        ink = gray - ndimage.grey_opening(gray, size=size)
+    dark_ink = paper - darkest >= brightest - paper
+    gray = shrink(gray, np.min if dark_ink else np.max).astype(np.float32) / 255
+    light = paper_light(gray, dark_ink)
+    # dark ink is the fraction of the paper's light it takes away; light ink is how much light it adds
+    ink = (light - gray) / np.maximum(light, 1e-3) if dark_ink else gray - light
     top = np.percentile(ink, 99.9)
     if top < MIN_CONTRAST:
         return np.zeros_like(ink)
+    # the paper's own texture and noise: a robust spread of what is not strong ink (mostly paper)
+    weak = ink[ink < STRONG_INK * top]
+    median = np.median(weak)
+    floor = median + NOISE_SPREAD * 1.4826 * np.median(np.abs(weak - median))
     ink = np.clip(ink / top, 0, 1)
-    ink[ink < 0.25] = 0  # paper texture, ruled lines, what is left of lighting
+    ink[ink < max(floor / top, MIN_INK)] = 0
+    return ink if min(ink.shape) <= SMALL_PICTURE else without_rules(ink)
+
+
+def rule_rows(ink):
+    """Mask of the ruled lines running along the rows: straight, thin, within RULE_TILT degrees, crossing the picture."""
+    h, w = ink.shape
+    on = ink > 0
+    thin = on & ~ndimage.binary_opening(on, structure=np.ones((RULE_THICKNESS + 1, 1)))
+    if thin.sum() < RULE_COVER * w:
+        return None
+    ys, xs = np.nonzero(thin)
+    margin = math.ceil(w * np.tan(np.radians(RULE_TILT))) + 1  # a tilted line's rows run this far beyond the picture
+    best = None
+    for tilt in np.tan(np.radians(np.arange(-RULE_TILT, RULE_TILT + 0.01, 0.2))):
+        rows = np.round(ys - xs * tilt).astype(int) + margin
+        hit = np.zeros((h + 2 * margin, w), bool)
+        hit[rows, xs] = True
+        cover = (hit[:-1] | hit[1:]).sum(1)
+        if best is None or cover.max() > best[0].max():
+            best = cover, tilt
+    cover, tilt = best
+    lines = np.flatnonzero(cover >= RULE_COVER * w)
+    if (np.diff(lines) > 2 * RULE_THICKNESS).sum() < 1:  # one straight stroke is not ruled paper: two lines are
+        return None
+    rows = np.round(np.arange(h)[:, None] - np.arange(w)[None] * tilt).astype(int) + margin
+    return np.isin(rows, np.concatenate([lines, lines + 1]))
+
+
+def without_rules(ink):
+    """Ink with the lines of ruled or squared paper taken away; where a stroke crosses a line, its excess stays."""
+    for transpose in (False, True):
+        view = ink.T if transpose else ink
+        rules = rule_rows(view)
+        if rules is not None:
+            band = ndimage.binary_dilation(rules, structure=np.ones((3, 1))) & (view > 0)
+            line = np.percentile(view[rules & (view > 0)], 90)  # how dark the lines are (a stroke is darker still)
+            view[band & (view < RULE_MARGIN * line)] = 0
     return ink
 
 
 def digit_mask(ink):
-    """The pixels belonging to the digit: ink, without specks much smaller than the digit's largest part."""
-    labels, n = ndimage.label(ink > 0.5, structure=np.ones((3, 3)))
+    """The pixels belonging to the digit: ink connected to strong ink (hysteresis), without specks much smaller
+    than the digit's largest part. A faint stretch of a stroke is kept when it joins a dark one."""
+    labels, n = ndimage.label(ink > 0, structure=np.ones((3, 3)))
     if n == 0:
         return labels > 0
-    sizes = np.bincount(labels.ravel())[1:]
-    keep = np.flatnonzero(sizes >= 0.1 * sizes.max()) + 1
+    strong = np.bincount(labels.ravel(), weights=(ink > STRONG_INK).ravel(), minlength=n + 1)[1:]
+    keep = np.flatnonzero((strong > 0) & (strong >= 0.1 * strong.max())) + 1
     return np.isin(labels, keep)
 
 
@@ -196,10 +269,16 @@ def split_digits(mask):
     return [np.isin(labels, ids) for _, _, ids in groups]
 
 
+def even_ink(ink, size):
+    """Ink divided by the strongest ink within `size` pixels: a faint stretch of stroke becomes as strong as the rest,
+    while the soft edges of every stroke stay soft."""
+    return ink / np.maximum(ndimage.grey_dilation(ink, size=size), 1e-6)
+
+
 def to_mnist(ink, mask):
     """The [1, 28, 28] MNIST-style input for the ink under mask."""
-    work = match_stroke(fit_box(ink * ndimage.binary_dilation(mask, iterations=2), DIGIT_BOX * WORK_SCALE),
-                        MNIST_STROKE * WORK_SCALE)
+    work = fit_box(ink * ndimage.binary_dilation(mask, iterations=2), DIGIT_BOX * WORK_SCALE)
+    work = match_stroke(even_ink(work, round(MNIST_STROKE * WORK_SCALE)), MNIST_STROKE * WORK_SCALE)
     digit = fit_box(np.where(work > 0.05, work, 0), DIGIT_BOX)
     digit = np.clip(digit / max(digit.max(), 1e-6), 0, 1)
     return torch.from_numpy(place_by_mass(digit))[None]

@@ -15,7 +15,8 @@ from digitlib.constants import WEIGHTS_DIR
 from digitlib.data import load_mnist
 from digitlib.errors import DigitlibError
 from digitlib.models import AFFINE, SHIFT, Recipe, build, count_params
-from digitlib.train import SMOKE_RUN, evaluate, fit, random_affine, smoke
+from digitlib.augment import random_affine
+from digitlib.train import SMOKE_RUN, evaluate, fit, smoke
 
 SWEEPS_DIR = WEIGHTS_DIR / "sweeps"
 

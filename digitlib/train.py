@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from digitlib import __version__, weights
+from digitlib.augment import distort
 from digitlib.calibration import fit_temperature
 from digitlib.constants import WEIGHTS_DIR
 from digitlib.data import data_checksum, load_mnist
@@ -36,22 +37,6 @@ def pick_device(device=None):
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def random_affine(x, augment, generator):
-    """Distort each image of a batch [N, 1, H, W] by its own random rotation, scale and shift."""
-    n = x.shape[0]
-
-    def uniform(low, high):
-        return low + (high - low) * torch.rand(n, generator=generator)
-
-    angle = uniform(-augment.degrees, augment.degrees) * math.pi / 180
-    scale = uniform(*augment.scale)
-    shift = uniform(-2 * augment.translate, 2 * augment.translate), uniform(-2 * augment.translate, 2 * augment.translate)
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale  # affine_grid maps output to input coordinates
-    theta = torch.stack([torch.stack([cos, -sin, shift[0]], 1), torch.stack([sin, cos, shift[1]], 1)], 1)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
 
 @torch.no_grad()
@@ -128,7 +113,7 @@ def fit(model, recipe, *, seed=0, device=None, checkpoint=None, limit=None, max_
             idx = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
             x, y = x_train[idx], y_train[idx]
             if recipe.augment:
-                x = random_affine(x, recipe.augment, generator)
+                x = distort(x, recipe.augment, generator)
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)

@@ -6,7 +6,8 @@ import torch
 
 from digitlib import train, weights
 from digitlib.models import VARIANTS, Augment, build
-from digitlib.train import fit, random_affine
+from digitlib.augment import random_affine
+from digitlib.train import fit
 
 SMALL = dict(limit=3000, progress=False)
 

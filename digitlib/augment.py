@@ -1,0 +1,67 @@
+"""Training-time distortions, drawn per image and applied to a whole batch [N, 1, 28, 28] at once.
+
+Each imitates something real input does that MNIST lacks: slanted and stretched writing (affine), a hand's wobble
+(elastic), pens of other widths (stroke), blur from a camera or a scan, and uneven pressure on the pen (pressure).
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torchvision.transforms.v2 import functional as TF
+
+
+def uniform(n, low, high, generator):
+    """n numbers drawn uniformly from [low, high)."""
+    return low + (high - low) * torch.rand(n, generator=generator)
+
+
+def random_affine(x, augment, generator):
+    """Distort each image of a batch [N, 1, H, W] by its own random rotation, scale and shift (and elastic wobble)."""
+    n = x.shape[0]
+    angle = uniform(n, -augment.degrees, augment.degrees, generator) * math.pi / 180
+    scale = uniform(n, *augment.scale, generator)
+    shift = [uniform(n, -2 * augment.translate, 2 * augment.translate, generator) for _ in range(2)]
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale  # affine_grid maps output to input coordinates
+    theta = torch.stack([torch.stack([cos, -sin, shift[0]], 1), torch.stack([sin, cos, shift[1]], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    if augment.elastic:  # a smooth random displacement field, up to about `elastic` pixels
+        noise = torch.rand(n, 2, *x.shape[2:], generator=generator) * 2 - 1
+        field = TF.gaussian_blur(noise, kernel_size=[13, 13], sigma=[3.0, 3.0]) * (augment.elastic * 10 / x.shape[-1])
+        grid = grid + field.permute(0, 2, 3, 1)
+    return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
+
+
+def restroke(x, chance, generator):
+    """Strokes a pixel thicker (grey dilation) or thinner (half an erosion: a whole one erases a thin 1) in a `chance`
+    fraction of the images each."""
+    pick = torch.rand(len(x), generator=generator)[:, None, None, None]
+    thicker = F.max_pool2d(x, 3, stride=1, padding=1)
+    thinner = (x - F.max_pool2d(-x, 3, stride=1, padding=1)) / 2
+    return torch.where(pick < chance, thicker, torch.where(pick > 1 - chance, thinner, x))
+
+
+def blur(x, sigma, generator):
+    """Each image blurred by its own amount, up to a Gaussian of `sigma` pixels."""
+    amount = torch.rand(len(x), generator=generator)[:, None, None, None]
+    return torch.lerp(x, TF.gaussian_blur(x, kernel_size=[5, 5], sigma=[sigma, sigma]), amount)
+
+
+def pressure(x, low, generator):
+    """Ink fading smoothly across each image to as little as `low` of its strength: a pencil pressed unevenly."""
+    noise = torch.rand(len(x), 1, *x.shape[2:], generator=generator)
+    field = TF.gaussian_blur(noise, kernel_size=[15, 15], sigma=[4.0, 4.0])
+    lo, hi = field.amin((2, 3), keepdim=True), field.amax((2, 3), keepdim=True)
+    return x * (low + (1 - low) * (field - lo) / (hi - lo + 1e-6))
+
+
+def distort(x, augment, generator):
+    """Every distortion the recipe's Augment asks for, in the order a picture meets them."""
+    x = random_affine(x, augment, generator)
+    if augment.stroke:
+        x = restroke(x, augment.stroke, generator)
+    if augment.blur:
+        x = blur(x, augment.blur, generator)
+    if augment.pressure:
+        x = pressure(x, augment.pressure, generator)
+    return x
