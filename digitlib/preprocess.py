@@ -5,20 +5,15 @@ placed in 28x28 by centre of mass. We also bring the stroke to MNIST's usual thi
 hairline pen and a fat marker look alike to the network.
 """
 
-import io
-import warnings
-from pathlib import Path
-
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from scipy import ndimage
 
 from digitlib.constants import DIGIT_BOX, IMAGE_SIZE
-from digitlib.errors import DigitlibError
+from digitlib.images import open_image
 
-MAX_PIXELS = 50_000_000  # larger images are refused before decoding (decompression bombs)
 MAX_SIDE = 560  # larger images are shrunk to this before any work
 WORK_SCALE = 4  # thickness is measured and adjusted at 4x the 20x20 box (80 px)
 # Median stroke width of MNIST training digits, in pixels of the 20x20 box, measured with
@@ -30,56 +25,6 @@ PAPER_WINDOW = 0.33  # paper is estimated over windows this fraction of the shor
 # (at 0.25 a marker's blobs are taken for paper; from 0.5 up, hard shadow edges start to show as ink)
 MIN_CONTRAST = 0.15  # ink must take this fraction of the paper's light away (or add it, for light ink)
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
-MIN_SIDE = 8  # pictures narrower than this are refused
-
-
-def open_image(source, name=None):
-    """A PIL image from a path, bytes, numpy array or PIL image; DigitlibError for anything unreadable.
-
-    name: what to call the image in messages (default: its path, or "image data").
-    A float array is taken as pixels in [0, 1] (as in MNIST tensors), an integer array as 0-255.
-    """
-    name = name or (str(source) if isinstance(source, (str, Path)) else "image data")
-    if isinstance(source, Image.Image):
-        image = source
-    elif isinstance(source, np.ndarray):
-        if source.ndim not in (2, 3) or source.size == 0:
-            raise DigitlibError(f"{name}: an image array must be HxW or HxWxC, got shape {source.shape}")
-        pixels = source * 255 if np.issubdtype(source.dtype, np.floating) else source
-        image = Image.fromarray(np.ascontiguousarray(np.rint(np.clip(pixels, 0, 255)).astype(np.uint8)))
-    else:
-        image = decode(source, name)
-    if min(image.size) < MIN_SIDE:
-        raise DigitlibError(f"{name}: {image.width}x{image.height} pixels is too small to hold a digit")
-    return image
-
-
-def decode(source, name):
-    """Read and fully decode an image file (path or bytes), refusing decompression bombs."""
-    try:
-        data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
-    except FileNotFoundError:
-        raise DigitlibError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise DigitlibError(f"{name}: is a directory, not an image") from None
-    except OSError as e:
-        raise DigitlibError(f"{name}: cannot read ({e.strerror})") from None
-    if not data:
-        raise DigitlibError(f"{name}: empty file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:
-                raise DigitlibError(f"{name}: {image.width}x{image.height} is over the limit of {MAX_PIXELS:,} pixels")
-            image.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DigitlibError(f"{name}: over the limit of {MAX_PIXELS:,} pixels") from None
-    except UnidentifiedImageError:
-        raise DigitlibError(f"{name}: not a readable image") from None
-    except (OSError, SyntaxError, ValueError):
-        raise DigitlibError(f"{name}: truncated or corrupt image") from None
-    return image
 
 
 def border(gray):
@@ -92,13 +37,15 @@ def border(gray):
 
 
 def ink_map(image):
-    """Float array in [0, 1]: 1 where there is ink, 0 on the paper, whatever the polarity or transparency."""
-    image = ImageOps.exif_transpose(image)
+    """Float array in [0, 1]: 1 where there is ink, 0 on the paper, whatever the polarity or transparency.
+
+    image: upright, in mode L, LA, RGB or RGBA, as open_image gives it.
+    """
     if max(image.size) > MAX_SIDE:
         image = image.copy()
         image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BOX)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        alpha = np.asarray(image.convert("RGBA"), dtype=np.float32)[..., 3] / 255
+    if image.mode in ("RGBA", "LA"):
+        alpha = np.asarray(image.getchannel("A"), dtype=np.float32) / 255
         if alpha.min() < 0.5:  # strokes on a transparent background: opacity is the ink
             return alpha
     gray = np.asarray(image.convert("L"), dtype=np.float32) / 255
