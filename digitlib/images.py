@@ -96,6 +96,7 @@ def decode(source, name):
         raise DigitlibError(f"{name}: empty file")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # decoders' complaints about damaged files: the outcome says enough
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=FORMATS)
             if image.width * image.height > MAX_PIXELS:
