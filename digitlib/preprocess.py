@@ -5,21 +5,17 @@ placed in 28x28 by centre of mass. We also bring the stroke to MNIST's usual thi
 hairline pen and a fat marker look alike to the network.
 """
 
-import io
 import math
-import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 from scipy import ndimage
 
 from digitlib.constants import DIGIT_BOX, IMAGE_SIZE
-from digitlib.errors import DigitlibError
+from digitlib.images import open_image
 
-MAX_PIXELS = 50_000_000  # larger images are refused before decoding (decompression bombs)
 MAX_SIDE = 560  # larger images are shrunk to this before any work
 WORK_SCALE = 4  # thickness is measured and adjusted at 4x the 20x20 box (80 px)
 # Median stroke width of MNIST training digits, in pixels of the 20x20 box, measured with
@@ -39,56 +35,6 @@ RULE_TILT = 3  # at most this many degrees off its axes,
 RULE_THICKNESS = 5  # and are at most this many pixels thick;
 RULE_MARGIN = 1.25  # where a stroke crosses a line, it is this much darker than the line
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
-MIN_SIDE = 8  # pictures narrower than this are refused
-
-
-def open_image(source, name=None):
-    """A PIL image from a path, bytes, numpy array or PIL image; DigitlibError for anything unreadable.
-
-    name: what to call the image in messages (default: its path, or "image data").
-    A float array is taken as pixels in [0, 1] (as in MNIST tensors), an integer array as 0-255.
-    """
-    name = name or (str(source) if isinstance(source, (str, Path)) else "image data")
-    if isinstance(source, Image.Image):
-        image = source
-    elif isinstance(source, np.ndarray):
-        if source.ndim not in (2, 3) or source.size == 0:
-            raise DigitlibError(f"{name}: an image array must be HxW or HxWxC, got shape {source.shape}")
-        pixels = source * 255 if np.issubdtype(source.dtype, np.floating) else source
-        image = Image.fromarray(np.ascontiguousarray(np.rint(np.clip(pixels, 0, 255)).astype(np.uint8)))
-    else:
-        image = decode(source, name)
-    if min(image.size) < MIN_SIDE:
-        raise DigitlibError(f"{name}: {image.width}x{image.height} pixels is too small to hold a digit")
-    return image
-
-
-def decode(source, name):
-    """Read and fully decode an image file (path or bytes), refusing decompression bombs."""
-    try:
-        data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
-    except FileNotFoundError:
-        raise DigitlibError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise DigitlibError(f"{name}: is a directory, not an image") from None
-    except OSError as e:
-        raise DigitlibError(f"{name}: cannot read ({e.strerror})") from None
-    if not data:
-        raise DigitlibError(f"{name}: empty file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:
-                raise DigitlibError(f"{name}: {image.width}x{image.height} is over the limit of {MAX_PIXELS:,} pixels")
-            image.load()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DigitlibError(f"{name}: over the limit of {MAX_PIXELS:,} pixels") from None
-    except UnidentifiedImageError:
-        raise DigitlibError(f"{name}: not a readable image") from None
-    except (OSError, SyntaxError, ValueError):
-        raise DigitlibError(f"{name}: truncated or corrupt image") from None
-    return image
 
 
 def border(gray):
@@ -126,11 +72,11 @@ def paper_light(gray, dark_ink):
 def ink_map(image):
     """Float array in [0, 1]: 1 where the ink is darkest, 0 on the paper, whatever the polarity or transparency.
 
-    Faint ink keeps its grey level; what is no stronger than the paper's own texture is 0.
+    image: upright, in mode L, LA, RGB or RGBA, as open_image gives it. Faint ink keeps its grey level; what is no
+    stronger than the paper's own texture is 0.
     """
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        alpha = np.asarray(image.convert("RGBA"))[..., 3]
+    if image.mode in ("RGBA", "LA"):
+        alpha = np.asarray(image.getchannel("A"))
         if alpha.min() < 128:  # strokes on a transparent background: opacity is the ink
             return shrink(alpha, np.max).astype(np.float32) / 255
     gray = np.asarray(image.convert("L"))

