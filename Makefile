@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8866
 
-.PHONY: setup data browser test dashboard clean
+.PHONY: setup data browser fonts test dashboard clean
 
 setup: $(VENV)/.installed
 
@@ -26,8 +26,17 @@ browser: setup
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else $(BIN)/python -m playwright install chromium; fi
 
+# Handwriting fonts for the generated test pictures (digitlib.synth), from Debian's packages where they can be had
+# (as root); without them the tests that need them are skipped, saying why.
+FONTS := fonts-dkg-handwriting fonts-humor-sans fonts-comic-neue
+fonts:
+	@if [ -f /usr/share/fonts/truetype/humor-sans/Humor-Sans.ttf ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(FONTS) >/dev/null) || echo "fonts not installed"; \
+	else echo "no handwriting fonts: install $(FONTS) to run every test"; fi
+
 # DIGITLIB_SMOKE=1: the notebooks' training cells also train every model briefly on a tiny subset (into a temporary folder)
-test: data browser
+test: data browser fonts
 	DIGITLIB_SMOKE=1 $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks
 
 dashboard: setup

@@ -16,6 +16,12 @@ def uniform(n, low, high, generator):
     return low + (high - low) * torch.rand(n, generator=generator)
 
 
+def smooth_noise(n, channels, size, generator, knots=4):
+    """Random fields [n, channels, *size] in [0, 1] that vary smoothly: noise on a knots x knots grid, upsampled."""
+    noise = torch.rand(n, channels, knots, knots, generator=generator)
+    return F.interpolate(noise, size=tuple(size), mode="bicubic", align_corners=True).clamp(0, 1)
+
+
 def random_affine(x, augment, generator):
     """Distort each image of a batch [N, 1, H, W] by its own random rotation, scale and shift (and elastic wobble)."""
     n = x.shape[0]
@@ -25,10 +31,9 @@ def random_affine(x, augment, generator):
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale  # affine_grid maps output to input coordinates
     theta = torch.stack([torch.stack([cos, -sin, shift[0]], 1), torch.stack([sin, cos, shift[1]], 1)], 1)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    if augment.elastic:  # a smooth random displacement field, up to about `elastic` pixels
-        noise = torch.rand(n, 2, *x.shape[2:], generator=generator) * 2 - 1
-        field = TF.gaussian_blur(noise, kernel_size=[13, 13], sigma=[3.0, 3.0]) * (augment.elastic * 10 / x.shape[-1])
-        grid = grid + field.permute(0, 2, 3, 1)
+    if augment.elastic:  # a smooth random displacement of up to `elastic` pixels (grid units are half the side)
+        field = smooth_noise(n, 2, x.shape[2:], generator) * 2 - 1
+        grid = grid + field.permute(0, 2, 3, 1) * (2 * augment.elastic / x.shape[-1])
     return F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 
 
@@ -49,8 +54,7 @@ def blur(x, sigma, generator):
 
 def pressure(x, low, generator):
     """Ink fading smoothly across each image to as little as `low` of its strength: a pencil pressed unevenly."""
-    noise = torch.rand(len(x), 1, *x.shape[2:], generator=generator)
-    field = TF.gaussian_blur(noise, kernel_size=[15, 15], sigma=[4.0, 4.0])
+    field = smooth_noise(len(x), 1, x.shape[2:], generator)
     lo, hi = field.amin((2, 3), keepdim=True), field.amax((2, 3), keepdim=True)
     return x * (low + (1 - low) * (field - lo) / (hi - lo + 1e-6))
 

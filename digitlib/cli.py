@@ -63,21 +63,47 @@ def cmd_evaluate(args):
         print(f"{c:>5}" + "".join(f"{n:6d}" for n in row))
 
 
-def predict_row(predictor, file):
-    """One output row for one file: the digit read and its probabilities, or the error that stopped it."""
+def rounded(probs):
+    """Probabilities as a JSON list rounded to 6 places; DigitlibError if any is not a finite number."""
+    if not all(map(math.isfinite, probs)):
+        raise DigitlibError("the model's probabilities are not finite numbers")
+    return [round(float(q), 6) for q in probs]
+
+
+def predict_row(predictor, file, number=False):
+    """One output row for one file: the digit (or, with number=True, the number) read and its probabilities,
+    or the error that stopped it."""
     from digitlib.images import display_name, open_image
 
     name = display_name(file)
     try:
-        p = predictor.predict(open_image(file, name))
-        probs = None if p.probs is None else [round(float(q), 6) for q in p.probs]
-        if probs is not None and not all(map(math.isfinite, probs)):
-            raise DigitlibError("the model's probabilities are not finite numbers")
+        image = open_image(file, name)
+        if number:
+            digits = [{"digit": p.digit, "probabilities": rounded(p.probs)} for p in predictor.predict_number(image)]
+            return {"file": name, "number": "".join(str(d["digit"]) for d in digits) or None, "digits": digits,
+                    "error": None}
+        p = predictor.predict(image)
+        probs = None if p.probs is None else rounded(p.probs)
         return {"file": name, "digit": p.digit, "probabilities": probs, "error": None}
     except Exception as e:  # whatever goes wrong with one file is its row; the others are still read
         problem = str(e) if isinstance(e, DigitlibError) else f"unexpected {type(e).__name__}: {e}"
         problem = problem.removeprefix(f"{name}: ").encode("utf-8", "backslashreplace").decode()  # no lone surrogates
-        return {"file": name, "digit": None, "probabilities": None, "error": problem}
+        empty = {"number": None, "digits": []} if number else {"digit": None, "probabilities": None}
+        return {"file": name, **empty, "error": problem}
+
+
+def plain(row):
+    """The plain-text line for a row of predict_row."""
+    if row["error"]:
+        return f"{row['file']}: error: {row['error']}"
+    if "number" in row:
+        if row["number"] is None:
+            return f"{row['file']}: no digit"
+        each = ", ".join(f"{d['digit']} {max(d['probabilities']):.1%}" for d in row["digits"])
+        return f"{row['file']}: {row['number']} ({each})"
+    if row["digit"] is None:
+        return f"{row['file']}: no digit"
+    return f"{row['file']}: {row['digit']} ({max(row['probabilities']):.1%})"
 
 
 def emit(line):
@@ -92,16 +118,12 @@ def cmd_predict(args):
     predictor = Predictor(args.model, args.weights)
     failed = False
     for file in args.files:
-        row = predict_row(predictor, file)
+        row = predict_row(predictor, file, args.number)
         failed = failed or row["error"] is not None
         if args.json:
             print_json(row)
-        elif row["error"]:
-            emit(f"{row['file']}: error: {row['error']}")
-        elif row["digit"] is None:
-            emit(f"{row['file']}: no digit")
         else:
-            emit(f"{row['file']}: {row['digit']} ({max(row['probabilities']):.1%})")
+            emit(plain(row))
     return 1 if failed else 0
 
 
@@ -169,10 +191,12 @@ def parser():
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.set_defaults(run=cmd_evaluate)
 
-    r = sub.add_parser("predict", help="read the digit in each image file", **fmt)
+    r = sub.add_parser("predict", help="read the digit (or number) in each image file", **fmt)
     r.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, ...)")
     r.add_argument("--model", default=DEFAULT_MODEL, help=model_help)
     r.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder")
+    r.add_argument("--number", action="store_true",
+                   help="read a written number (digits left to right, touching ones cut apart) instead of one digit")
     r.add_argument("--json", action="store_true", help="one JSON object per file and line")
     r.set_defaults(run=cmd_predict)
 

@@ -35,13 +35,13 @@ def display_name(path):
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
-def open_image(source, name=None):
+def open_image(source, name=None, gray=False):
     """An upright L, LA, RGB or RGBA PIL image from a path, bytes, numpy array or PIL image; DigitlibError if unreadable.
 
     name: what to call the image in messages (default: its path, or "image data").
     A float array is taken as pixels in [0, 1] (as in MNIST tensors), a bool array as black and white,
     a uint16 array as 0-65535 and any other integer array as 0-255; HxW, HxWx1, HxWx2 (grey and alpha),
-    HxWx3 (RGB) or HxWx4 (RGBA).
+    HxWx3 (RGB) or HxWx4 (RGBA). gray=True: a JPEG file is decoded to grey directly (faster, for reading digits).
     """
     name = name or (display_name(source) if isinstance(source, (str, Path)) else "image data")
     if isinstance(source, Image.Image):
@@ -49,7 +49,7 @@ def open_image(source, name=None):
     elif isinstance(source, np.ndarray):
         image = from_array(source, name)
     else:
-        image = normalise(decode(source, name), name)
+        image = normalise(decode(source, name, gray), name)
     if min(image.size) < MIN_SIDE:
         raise DigitlibError(f"{name}: {image.width}x{image.height} pixels is too small to hold a digit")
     return image
@@ -84,7 +84,7 @@ def sniff(data):
     return kind
 
 
-def decode(source, name):
+def decode(source, name, gray=False):
     """Decode the first frame of an image file (path or bytes) in one of FORMATS, refusing decompression bombs."""
     if isinstance(source, (str, Path)):
         data = read_file(source, name)
@@ -101,6 +101,8 @@ def decode(source, name):
             image = Image.open(io.BytesIO(data), formats=FORMATS)
             if image.width * image.height > MAX_PIXELS:
                 raise DigitlibError(f"{name}: {image.width}x{image.height} is over the limit of {MAX_PIXELS:,} pixels")
+            if gray and image.format == "JPEG":
+                image.draft("L", image.size)  # the decoder skips colour: a third faster for a phone photo
             image.load()
     except DigitlibError:
         raise
@@ -117,10 +119,14 @@ def decode(source, name):
     return image
 
 
+ORIENTATION = 0x0112  # the EXIF tag
+
+
 def upright(image):
     """The image turned as its EXIF orientation says; unchanged when there is none or it cannot be read."""
     try:
-        return ImageOps.exif_transpose(image)
+        turned = image.getexif().get(ORIENTATION, 1) != 1
+        return ImageOps.exif_transpose(image) if turned else image  # (it copies even an upright picture)
     except Exception:  # a damaged EXIF block should not cost the picture
         return image
 

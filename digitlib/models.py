@@ -130,7 +130,8 @@ class Variant:
 
 SHIFT = Augment(degrees=0, translate=0.08, scale=(1.0, 1.0))
 AFFINE = Augment(degrees=12, translate=0.1, scale=(0.85, 1.15))
-# what real drawings and photos do that MNIST lacks: more slant, wobble, other pens, blur, faint ink
+# What real drawings and photos do that MNIST lacks: more slant, wobble, other pens, blur, uneven pressure. Tried on
+# best (20 epochs, seed 0): validation 99.48% against 99.68% with AFFINE, so best keeps AFFINE for now.
 REAL = Augment(degrees=20, translate=0.1, scale=(0.85, 1.15), elastic=1.5, stroke=0.2, blur=1.0, pressure=0.4)
 
 VARIANTS = {
@@ -151,9 +152,9 @@ VARIANTS = {
         Variant("fast", "Strided 16-32-64 CNN with batch norm: 99% in one CPU epoch", "ConvNet",
                 dict(stages=((16,), (32,), (64,)), hidden=(), dropout=0.0, batchnorm=True, act="relu", stem_stride=2),
                 Recipe(epochs=1, batch_size=128, lr=3e-2, label_smoothing=0.1, channels_last=True)),
-        Variant("best", "VGG-style 32-64x2-128x2 CNN, batch norm, augmented like real drawings", "ConvNet",
+        Variant("best", "VGG-style 32-64x2-128x2 CNN, batch norm, affine augmentation", "ConvNet",
                 dict(stages=((32,), (64, 64), (128, 128)), hidden=(256,), dropout=0.3, batchnorm=True, act="relu"),
-                Recipe(epochs=20, lr=3e-3, label_smoothing=0.1, augment=REAL, channels_last=True)),
+                Recipe(epochs=20, lr=3e-3, label_smoothing=0.1, augment=AFFINE)),
     ]
 }
 DEFAULT_MODEL = "best"

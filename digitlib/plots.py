@@ -303,3 +303,21 @@ def overlay_rows(x, rows, titles, title):
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def stages(examples, labels, title="From a picture to what the network sees"):
+    """One row per picture, one column per step: examples are {step: image} dicts (digitlib.preprocess.stages)."""
+    steps = list(examples[0])
+    fig, axes = plt.subplots(len(examples), len(steps), figsize=(2 * len(steps), 2 * len(examples)), squeeze=False)
+    for row, example, label in zip(axes, examples, labels):
+        for ax, step in zip(row, steps):
+            image = np.asarray(example[step])
+            ax.imshow(image, cmap="gray", vmin=0, vmax=255 if image.dtype == np.uint8 else 1)
+            ax.set(xticks=[], yticks=[])
+            ax.spines[:].set_visible(False)
+        row[0].set_ylabel(label)
+    for ax, step in zip(axes[0], steps):
+        ax.set_title(step)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -10,6 +10,8 @@ from digitlib.constants import WEIGHTS_DIR
 from digitlib.models import DEFAULT_MODEL, variant
 from digitlib.preprocess import to_mnist_input, to_mnist_inputs
 
+CUT_COST = 0.1  # nats; see Predictor.reading_score
+
 
 @dataclass
 class Prediction:
@@ -46,9 +48,14 @@ class Predictor:
         probs = self.probs(x[None])[0]
         return Prediction(int(probs.argmax()), probs, x)
 
+    def reading_score(self, xs):
+        """How well the model reads a list of inputs as digits: the mean log-probability of its readings, less
+        CUT_COST for each digit beyond the first (so a digit is not cut into confident-looking slivers)."""
+        return float(np.log(self.probs(torch.stack(xs)).max(1)).mean()) - CUT_COST * (len(xs) - 1)
+
     def predict_number(self, image):
         """One Prediction per digit of a written number such as 2026, left to right; [] when there is none."""
-        xs = to_mnist_inputs(image)
+        xs = to_mnist_inputs(image, score=self.reading_score)
         if not xs:
             return []
         probs = self.probs(torch.stack(xs))

@@ -5,6 +5,7 @@ placed in 28x28 by centre of mass. We also bring the stroke to MNIST's usual thi
 hairline pen and a fat marker look alike to the network.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -25,6 +26,7 @@ MNIST_STROKE = 2.7
 MNIST_CENTRE = (14.0, 14.0)
 PAPER_WINDOW = 0.33  # paper is estimated over windows this fraction of the shorter side: wider than any stroke
 # (at 0.25 a marker's blobs are taken for paper; from 0.5 up, hard shadow edges start to show as ink)
+SHADOW_WINDOW = 4  # ... and over windows this many stroke widths wide, to follow a shadow into narrow corners
 SMALL_PICTURE = 64  # pictures up to this side are taken to have a flat ground (no room for lighting to vary)
 MIN_CONTRAST = 0.15  # ink must take this fraction of the paper's light away (or add it, for light ink)
 MIN_INK = 0.1  # ink fainter than this fraction of the darkest is paper, whatever the noise
@@ -35,6 +37,11 @@ RULE_TILT = 3  # at most this many degrees off its axes,
 RULE_THICKNESS = 5  # and are at most this many pixels thick;
 RULE_MARGIN = 1.25  # where a stroke crosses a line, it is this much darker than the line
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
+TOUCHING = 0.6  # a piece of ink wider than this times its height may be digits that touch,
+WIDEST_DIGIT = 1.2  # and one wider than this is (WIDEST_LONE_DIGIT when it is all there is:
+WIDEST_LONE_DIGIT = 1.5  # people write a lone digit wide more often than two digits that touch);
+CUT_ZONE = 0.2  # it is cut no nearer its ends than this fraction of its width,
+CUT_CANDIDATES = 3  # at one of its this many thinnest columns
 
 
 def border(gray):
@@ -47,7 +54,8 @@ def border(gray):
 
 
 def shrink(pixels, pool):
-    """Pixels reduced to at most MAX_SIDE a side by pooling k x k blocks: np.min keeps a dark hairline, np.max a light one.
+    """Pixels reduced to at most MAX_SIDE a side by pooling k x k blocks: np.minimum keeps a dark hairline, np.maximum
+    a light one.
 
     (Averaging, as an ordinary resize does, would fade a 3 px pen in a 3000 px photo to a sixth of its ink.)
     """
@@ -55,18 +63,26 @@ def shrink(pixels, pool):
     if k == 1:
         return pixels
     h, w = pixels.shape
-    pixels = np.pad(pixels, ((0, -h % k), (0, -w % k)), mode="edge")
-    return pool(pixels.reshape(pixels.shape[0] // k, k, pixels.shape[1] // k, k), axis=(1, 3))
+    if h % k or w % k:
+        pixels = np.pad(pixels, ((0, -h % k), (0, -w % k)), mode="edge")
+    columns = functools.reduce(pool, [pixels[:, i::k] for i in range(k)])
+    return functools.reduce(pool, [columns[i::k] for i in range(k)])
 
 
-def paper_light(gray, dark_ink):
+def paper_light(gray, dark_ink, size=None):
     """The paper's brightness everywhere, lighting and shadows included: the picture with the strokes closed over
-    (a grey-scale closing for dark ink, an opening for light ink) wider than any stroke; a flat ground for small pictures.
+    (a grey-scale closing for dark ink, an opening for light ink) over windows of `size` pixels, wider than any stroke
+    (default: PAPER_WINDOW of the shorter side); a flat ground for small pictures.
     """
     if min(gray.shape) <= SMALL_PICTURE:
         return np.full_like(gray, np.median(border(gray)))
-    size = max(3, round(PAPER_WINDOW * min(gray.shape)))
+    size = size or max(3, round(PAPER_WINDOW * min(gray.shape)))
     return ndimage.grey_closing(gray, size=size) if dark_ink else ndimage.grey_opening(gray, size=size)
+
+
+def ink_against(gray, light, dark_ink):
+    """Dark ink as the fraction of the paper's light it takes away; light ink as how much light it adds."""
+    return (light - gray) / np.maximum(light, 1e-3) if dark_ink else gray - light
 
 
 def ink_map(image):
@@ -78,18 +94,21 @@ def ink_map(image):
     if image.mode in ("RGBA", "LA"):
         alpha = np.asarray(image.getchannel("A"))
         if alpha.min() < 128:  # strokes on a transparent background: opacity is the ink
-            return shrink(alpha, np.max).astype(np.float32) / 255
+            return shrink(alpha, np.maximum).astype(np.float32) / 255
     gray = np.asarray(image.convert("L"))
+    darker, lighter = shrink(gray, np.minimum), shrink(gray, np.maximum)
     # polarity: which way the extremes stray further from the paper (a hairline may be 0.1% of the picture)
-    cumulative = np.cumsum(np.bincount(gray.ravel(), minlength=256))
-    darkest, brightest = np.searchsorted(cumulative, [0.0005 * gray.size, 0.9995 * gray.size])
-    paper = np.median(border(gray))
-    dark_ink = paper - darkest >= brightest - paper
-    gray = shrink(gray, np.min if dark_ink else np.max).astype(np.float32) / 255
-    light = paper_light(gray, dark_ink)
-    # dark ink is the fraction of the paper's light it takes away; light ink is how much light it adds
-    ink = (light - gray) / np.maximum(light, 1e-3) if dark_ink else gray - light
+    paper = np.median(border(darker)) / 2 + np.median(border(lighter)) / 2
+    dark_ink = paper - np.percentile(darker, 0.05) >= np.percentile(lighter, 99.95) - paper
+    gray = (darker if dark_ink else lighter).astype(np.float32) / 255
+    ink = ink_against(gray, paper_light(gray, dark_ink), dark_ink)
     top = np.percentile(ink, 99.9)
+    # Where a shadow's edge meets another edge, it leaves a wedge narrower than the window, which reads as ink; paper
+    # measured over a window a few strokes wide follows the wedge, so ink must be ink against both.
+    width = stroke_width(ink > STRONG_INK * top)
+    if min(gray.shape) > SMALL_PICTURE and SHADOW_WINDOW * width < PAPER_WINDOW * min(gray.shape):
+        near = paper_light(gray, dark_ink, max(3, round(SHADOW_WINDOW * width)))
+        ink = np.minimum(ink, ink_against(gray, near, dark_ink))
     if top < MIN_CONTRAST:
         return np.zeros_like(ink)
     # the paper's own texture and noise: a robust spread of what is not strong ink (mostly paper)
@@ -105,7 +124,7 @@ def rule_rows(ink):
     """Mask of the ruled lines running along the rows: straight, thin, within RULE_TILT degrees, crossing the picture."""
     h, w = ink.shape
     on = ink > 0
-    thin = on & ~ndimage.binary_opening(on, structure=np.ones((RULE_THICKNESS + 1, 1)))
+    thin = on & ~ndimage.grey_opening(on, size=(RULE_THICKNESS + 1, 1))  # what a taller line does not cover
     if thin.sum() < RULE_COVER * w:
         return None
     ys, xs = np.nonzero(thin)
@@ -232,13 +251,29 @@ def to_mnist(ink, mask):
 
 def find_ink(image):
     """Ink map and the mask of the written digit(s); the mask is empty when the picture holds no digit."""
-    ink = ink_map(open_image(image))
+    ink = ink_map(open_image(image, gray=True))
     mask = digit_mask(ink)
     if mask.any():
         rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
         if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_EXTENT * max(ink.shape):
             mask[:] = False
     return ink, mask
+
+
+def stages(image):
+    """What to_mnist_input makes of a picture, step by step, for showing: {step: image}."""
+    picture = open_image(image)
+    ink, mask = find_ink(picture)
+    x = to_mnist(ink, mask)[0].numpy() if mask.any() else np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    return {"picture": picture.convert("RGB"), "ink": ink, "the digit's ink": ink * mask, "network input": x}
+
+
+def naive_input(image):
+    """What a typical demo feeds the network instead: the picture squeezed to 28x28 in grey, inverted if its ground
+    is light. [1, 28, 28] in [0, 1]."""
+    small = open_image(image).convert("L").resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
+    gray = np.asarray(small, dtype=np.float32) / 255
+    return torch.from_numpy(1 - gray if np.median(border(gray)) > 0.5 else gray)[None]
 
 
 def to_mnist_input(image):
@@ -251,7 +286,52 @@ def to_mnist_input(image):
     return to_mnist(ink, mask) if mask.any() else None
 
 
-def to_mnist_inputs(image):
-    """One [1, 28, 28] input per digit of a written number, left to right; [] when there is no digit."""
+def cuts(mask):
+    """Candidate columns at which to cut a piece of ink holding touching digits: its thinnest columns, away from its ends."""
+    cols = np.flatnonzero(mask.any(0))
+    left, width = cols[0], cols[-1] + 1 - cols[0]
+    thickness = mask[:, left : left + width].sum(0).astype(float)
+    inner = np.arange(round(CUT_ZONE * width), round((1 - CUT_ZONE) * width))
+    order = inner[np.argsort(thickness[inner], kind="stable")]
+    chosen = []
+    for c in order:  # the thinnest few, at least a tenth of the width apart
+        if all(abs(c - d) >= 0.1 * width for d in chosen):
+            chosen.append(c)
+        if len(chosen) == CUT_CANDIDATES:
+            break
+    return [left + c for c in chosen]
+
+
+def separate(ink, mask, score, height):
+    """Inputs for a piece of ink that may hold touching digits, cut where the model reads the parts best.
+
+    score: a function from a list of inputs to how well the model reads them (higher is better). height: the
+    number's height. A piece narrower than TOUCHING times that is one digit, one wider than WIDEST_DIGIT times it is
+    more than one; in between, the model's reading decides. Each part is cut again by the same rule.
+    """
+    cols = np.flatnonzero(mask.any(0))
+    aspect = (cols[-1] + 1 - cols[0]) / height
+    if aspect <= TOUCHING:
+        return [to_mnist(ink, mask)]
+    options = [[to_mnist(ink, mask)]] if aspect <= WIDEST_DIGIT else []
+    column = np.arange(mask.shape[1])[None]
+    for c in cuts(mask):
+        parts = [mask & (column < c), mask & (column >= c)]
+        options.append([x for part in parts for x in separate(ink, part, score, height)])
+    return max(options, key=score)
+
+
+def to_mnist_inputs(image, score=None):
+    """One [1, 28, 28] input per digit of a written number, left to right; [] when there is no digit.
+
+    score: how well a model reads a list of inputs; given one, digits that touch are cut apart (see separate).
+    """
     ink, mask = find_ink(image)
-    return [to_mnist(ink, m) for m in split_digits(mask)] if mask.any() else []
+    if not mask.any():
+        return []
+    if score is None:
+        return [to_mnist(ink, m) for m in split_digits(mask)]
+    rows, groups = np.flatnonzero(mask.any(1)), split_digits(mask)
+    if len(groups) == 1 and mask.any(0).sum() <= WIDEST_LONE_DIGIT * (rows[-1] + 1 - rows[0]):
+        return [to_mnist(ink, mask)]  # a lone piece of ink no wider than a wide digit: a digit, however it might be cut
+    return [x for m in groups for x in separate(ink, m, score, rows[-1] + 1 - rows[0])]

@@ -8,7 +8,9 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.v2 import functional as TF
 
-from digitlib.preprocess import to_mnist_input
+from digitlib import synth
+from digitlib.constants import IMAGE_SIZE
+from digitlib.preprocess import naive_input, to_mnist_input
 from digitlib.train import evaluate
 
 
@@ -38,9 +40,15 @@ DISTORTIONS = {
 }
 
 
+def as_input(image):
+    """to_mnist_input for one image; a blank [1, 28, 28] when it finds no digit."""
+    x = to_mnist_input(image)
+    return x if x is not None else torch.zeros(1, IMAGE_SIZE, IMAGE_SIZE)
+
+
 def preprocessed(x):
     """Each image put through digitlib.preprocess.to_mnist_input; a blank result stays blank."""
-    return torch.stack([p if (p := to_mnist_input(img[0].numpy())) is not None else torch.zeros_like(img) for img in x])
+    return torch.stack([as_input(img[0].numpy()) for img in x])
 
 
 def robustness(model, x, y):
@@ -51,4 +59,17 @@ def robustness(model, x, y):
             xd = distort(x, level)
             rows.append(dict(distortion=name, level=level, accuracy=evaluate(model, xd, y)[1],
                              preprocessed=evaluate(model, preprocessed(xd), y)[1]))
+    return rows
+
+
+def real_conditions(model, mnist, n=30, seed=0, sources=("templates", "mnist")):
+    """Rows of (condition, accuracy fed a naive 28x28 resize, accuracy after preprocessing) on the pictures of
+    digitlib.synth: n per condition, shapes from the given sources."""
+    rows = []
+    for condition in synth.CONDITIONS:
+        samples = synth.samples(condition, n, seed=seed, mnist=mnist, sources=sources)
+        y = torch.tensor([label for _, label, _ in samples])
+        naive = torch.stack([naive_input(image) for image, _, _ in samples])
+        ours = torch.stack([as_input(image) for image, _, _ in samples])
+        rows.append(dict(condition=condition, naive=evaluate(model, naive, y)[1], preprocessed=evaluate(model, ours, y)[1]))
     return rows

@@ -91,6 +91,14 @@ def font_shape(label, font_file, rng):
     return skeleton_shape(np.asarray(image) > 127)
 
 
+def mnist_digits(split="test"):
+    """MNIST digits as the 'mnist' source takes them: (uint8 images [N, 28, 28], white on black; labels [N])."""
+    from digitlib.data import load_mnist
+
+    x, y = load_mnist(split)
+    return (x[:, 0].numpy() * 255).round().astype(np.uint8), y.numpy()
+
+
 def mnist_shape(digit):
     """The skeleton of an MNIST digit (uint8 [28, 28], white on black) enlarged 4x."""
     big = np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC))
@@ -256,7 +264,83 @@ def faint_hairline(segments, rng):
     return finish(compose(sheet, (grey, grey, grey + 20), ndimage.gaussian_filter(cover, 0.7)), jpeg=75)
 
 
+def clean_pen(segments, rng):
+    """A black pen drawing on white, as the dashboard's canvas gives it: the control condition."""
+    side = int(rng.integers(200, 400))
+    box = side * rng.uniform(0.5, 0.8)
+    left, top = rng.uniform(0.05, 0.95 - box / side, 2) * side
+    cover = ink_layer(segments, (side, side), (left, top, box), box * rng.uniform(0.05, 0.09))
+    return finish(compose(paper((side, side), rng, brightness=(255, 256), grain=0), (0, 0, 0), cover))
+
+
+def marker(segments, rng):
+    """A fat felt-tip marker on a small picture: strokes a sixth of the digit's size."""
+    side = int(rng.integers(120, 300))
+    box = side * rng.uniform(0.6, 0.85)
+    left, top = rng.uniform(0.02, 0.98 - box / side, 2) * side
+    cover = ink_layer(segments, (side, side), (left, top, box), box * rng.uniform(0.13, 0.2))
+    ink = rng.choice([(10, 10, 10), (20, 40, 160), (170, 20, 30)])
+    return finish(compose(paper((side, side), rng, grain=2), ink, ndimage.gaussian_filter(cover, 0.7)))
+
+
+def shadowed_photo(segments, rng):
+    """A phone photo of a ballpoint digit with the phone's hard-edged shadow across part of the sheet."""
+    side = int(rng.integers(400, 900))
+    box = side * rng.uniform(0.4, 0.7)
+    left, top = rng.uniform(0.05, 0.95 - box / side, 2) * side
+    cover = ink_layer(segments, (side, side), (left, top, box), side * rng.uniform(0.008, 0.015))
+    sheet = paper((side, side), rng, brightness=(200, 235), tint=(1.0, 0.97, 0.9), lighting=0.3, grain=3)
+    rows, cols = np.mgrid[:side, :side]
+    edge = rng.uniform(0.8, 1.3) * side
+    sheet *= np.where(rows * rng.uniform(0.5, 1.5) + cols < edge, 1.0, rng.uniform(0.45, 0.65))[..., None]
+    rgb = compose(sheet, (30, 40, 110), ndimage.gaussian_filter(cover, 1.0))
+    return finish(rgb, jpeg=85)
+
+
+def chalk(segments, rng):
+    """Light ink on a dark ground: chalk on a blackboard, or a screen."""
+    side = int(rng.integers(200, 500))
+    box = side * rng.uniform(0.5, 0.8)
+    left, top = rng.uniform(0.05, 0.95 - box / side, 2) * side
+    cover = ink_layer(segments, (side, side), (left, top, box), box * rng.uniform(0.05, 0.1))
+    grain = np.clip(rng.normal(0.85, 0.2, cover.shape), 0, 1)  # chalk skips over the board
+    board = paper((side, side), rng, brightness=(30, 60), tint=(0.8, 1.0, 0.85), lighting=0.3, grain=3)
+    return finish(compose(board, (235, 235, 225), ndimage.gaussian_filter(cover * grain, 0.8)), jpeg=90)
+
+
+def written_number(shapes, rng, touching=False):
+    """A number written left to right in black pen from digit shapes; touching=True lets neighbours run into each
+    other (a 2's foot into the next digit), as quick handwriting does."""
+    height = rng.uniform(70, 130)
+    pen = height * rng.uniform(0.06, 0.1)
+    lefts, x = [], 2 * pen
+    for segments in shapes:
+        extent = np.ptp(segments[:, [0, 2]])
+        lefts.append(x - segments[:, [0, 2]].min() * height)
+        x += (extent + (rng.uniform(-0.06, 0.0) if touching else rng.uniform(0.15, 0.35))) * height
+    size = (int(height + 4 * pen), int(x + 3 * pen))
+    cover = np.zeros(size, np.float32)
+    for segments, left in zip(shapes, lefts):
+        cover = np.maximum(cover, ink_layer(segments, size, (left, 2 * pen, height), pen))
+    return finish(compose(paper(size, rng, grain=2), (20, 20, 30), ndimage.gaussian_filter(cover, 0.8)))
+
+
+def numbers(n, seed=0, mnist=None, digits=(2, 5), touching=True, sources=("templates", "fonts", "mnist")):
+    """n (image, number as a string) of numbers with digits[0] to digits[1] digits, the same for the same seed."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        parts = shapes(int(rng.integers(digits[0], digits[1] + 1)), rng, mnist, sources)
+        image = written_number([shape for shape, _, _ in parts], rng, touching)
+        out.append((image, "".join(str(label) for _, label, _ in parts)))
+    return out
+
+
 CONDITIONS = {
+    "clean pen": clean_pen,
+    "marker": marker,
+    "shadowed photo": shadowed_photo,
+    "chalk": chalk,
     "pressure": uneven_pressure,
     "hairline": hairline_photo,
     "tiny": tiny_scan,
