@@ -308,7 +308,8 @@ def overlay_rows(x, rows, titles, title):
 def stages(examples, labels, title="From a picture to what the network sees"):
     """One row per picture, one column per step: examples are {step: image} dicts (digitlib.preprocess.stages)."""
     steps = list(examples[0])
-    fig, axes = plt.subplots(len(examples), len(steps), figsize=(2 * len(steps), 2 * len(examples)), squeeze=False)
+    fig, axes = plt.subplots(len(examples), len(steps), figsize=(2 * len(steps), 2 * len(examples)), squeeze=False,
+                             layout="constrained")  # room for the title above the steps' names
     for row, example, label in zip(axes, examples, labels):
         for ax, step in zip(row, steps):
             image = np.asarray(example[step])
@@ -319,5 +320,4 @@ def stages(examples, labels, title="From a picture to what the network sees"):
     for ax, step in zip(axes[0], steps):
         ax.set_title(step)
     fig.suptitle(title)
-    fig.tight_layout()
     return fig

@@ -26,7 +26,7 @@ MNIST_STROKE = 2.7
 MNIST_CENTRE = (14.0, 14.0)
 PAPER_WINDOW = 0.33  # paper is estimated over windows this fraction of the shorter side: wider than any stroke
 # (at 0.25 a marker's blobs are taken for paper; from 0.5 up, hard shadow edges start to show as ink)
-SHADOW_WINDOW = 4  # ... and over windows this many stroke widths wide, to follow a shadow into narrow corners
+SHADOW_WINDOW = 4  # and again over windows this many stroke widths wide, to follow a shadow into narrow corners
 SMALL_PICTURE = 64  # pictures up to this side are taken to have a flat ground (no room for lighting to vary)
 MIN_CONTRAST = 0.15  # ink must take this fraction of the paper's light away (or add it, for light ink)
 MIN_INK = 0.1  # ink fainter than this fraction of the darkest is paper, whatever the noise
@@ -103,18 +103,18 @@ def ink_map(image):
     gray = (darker if dark_ink else lighter).astype(np.float32) / 255
     ink = ink_against(gray, paper_light(gray, dark_ink), dark_ink)
     top = np.percentile(ink, 99.9)
+    if top < MIN_CONTRAST:
+        return np.zeros_like(ink)
     # Where a shadow's edge meets another edge, it leaves a wedge narrower than the window, which reads as ink; paper
     # measured over a window a few strokes wide follows the wedge, so ink must be ink against both.
     width = stroke_width(ink > STRONG_INK * top)
     if min(gray.shape) > SMALL_PICTURE and SHADOW_WINDOW * width < PAPER_WINDOW * min(gray.shape):
         near = paper_light(gray, dark_ink, max(3, round(SHADOW_WINDOW * width)))
         ink = np.minimum(ink, ink_against(gray, near, dark_ink))
-    if top < MIN_CONTRAST:
-        return np.zeros_like(ink)
     # the paper's own texture and noise: a robust spread of what is not strong ink (mostly paper)
     weak = ink[ink < STRONG_INK * top]
-    median = np.median(weak)
-    floor = median + NOISE_SPREAD * 1.4826 * np.median(np.abs(weak - median))
+    median = np.median(weak) if weak.size else 0
+    floor = median + NOISE_SPREAD * 1.4826 * np.median(np.abs(weak - median)) if weak.size else 0
     ink = np.clip(ink / top, 0, 1)
     ink[ink < max(floor / top, MIN_INK)] = 0
     return ink if min(ink.shape) <= SMALL_PICTURE else without_rules(ink)

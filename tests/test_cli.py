@@ -307,13 +307,6 @@ def test_a_zero_temperature_is_one_line_naming_the_file_not_nan_probabilities(im
     assert "NaN" not in result.stdout
 
 
-def strict_json(text):
-    def refuse(constant):
-        raise ValueError(f"{constant} is not JSON")
-
-    return json.loads(text, parse_constant=refuse)
-
-
 def test_json_output_is_strict_json_or_a_one_line_error(tmp_path):
     copy_of_fast(tmp_path, test_accuracy=float("nan"))
     result = run("models", "--json", "--weights", str(tmp_path))
