@@ -13,7 +13,9 @@ from serving import CHROMIUM_ARGS, serve_dashboard
 def voila(tmp_path_factory):
     """The running Voila server process; its url attribute is the dashboard's address."""
     log = tmp_path_factory.mktemp("voila") / "voila.log"
-    with serve_dashboard(log) as server:
+    # each test opens pages of its own, and a closed page's kernel lives until culled (120 s idle): over a session
+    # that is more kernels than the shipped ceiling of 12, which tests/test_serving.py tests on a server of its own
+    with serve_dashboard(log, "--CappedKernelManager.max_kernels=40") as server:
         urllib.request.urlopen(server.url, timeout=60).close()
         yield server
     # the notebook failing to run, or an app callback failing (logged by digitlib.dashboard.guarded); Tornado's
