@@ -321,16 +321,14 @@ def separate(ink, mask, score, height):
     return max(options, key=score)
 
 
-def to_mnist_inputs(image, score=None):
+def to_mnist_inputs(image, score):
     """One [1, 28, 28] input per digit of a written number, left to right; [] when there is no digit.
 
-    score: how well a model reads a list of inputs; given one, digits that touch are cut apart (see separate).
+    score: how well a model reads a list of inputs, which decides where digits that touch are cut apart (see separate).
     """
     ink, mask = find_ink(image)
     if not mask.any():
         return []
-    if score is None:
-        return [to_mnist(ink, m) for m in split_digits(mask)]
     rows, groups = np.flatnonzero(mask.any(1)), split_digits(mask)
     if len(groups) == 1 and mask.any(0).sum() <= WIDEST_LONE_DIGIT * (rows[-1] + 1 - rows[0]):
         return [to_mnist(ink, mask)]  # a lone piece of ink no wider than a wide digit: a digit, however it might be cut
