@@ -1,4 +1,4 @@
-"""Command line: python -m digitlib {data,train,evaluate,predict,models}. Errors are one plain line."""
+"""Command line: python -m digitlib {data,train,evaluate,predict,models,where}. Errors are one plain line."""
 
 import argparse
 import contextlib
@@ -6,8 +6,9 @@ import json
 import math
 import sys
 import tempfile
+from pathlib import Path
 
-from digitlib.constants import CLASSES, WEIGHTS_DIR
+from digitlib.constants import CLASSES, DATA_DIR, DATA_ENV, IN_CLONE, PACKAGE_DIR, TRAINED_DIR, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
 from digitlib.models import DEFAULT_MODEL, VARIANTS, variant
 
@@ -20,12 +21,12 @@ def cmd_data(args):
 
 
 def train_folder(args):
-    """A context giving the folder to train into: --out, else weights/, or for a dry run a temporary folder."""
+    """A context giving the folder to train into: --out, else TRAINED_DIR, or for a dry run a temporary folder."""
     if args.out is not None:
         return contextlib.nullcontext(args.out)
     if args.dry_run:  # a 2-batch model must not replace the shipped one
         return tempfile.TemporaryDirectory(prefix="digitlib-dry-run-")
-    return contextlib.nullcontext(str(WEIGHTS_DIR))
+    return contextlib.nullcontext(str(TRAINED_DIR))
 
 
 def cmd_train(args):
@@ -42,6 +43,8 @@ def cmd_train(args):
         print_json({**{k: meta[k] for k in keys[1:]}, "model": args.model, "weights": weights_path})
     else:
         wrote = f"wrote {weights_path}" if keep else "wrote to a temporary folder, now deleted (--out keeps the files)"
+        if keep and Path(out).resolve() != WEIGHTS_DIR.resolve():
+            wrote += f" (use it with --weights {out})"
         print(f"{args.model}: test accuracy {meta['test_accuracy']:.2%} after {meta['epochs']} epochs, "
               f"{meta['train_seconds']:.1f}s of training on {meta['device']}; {wrote}")
 
@@ -148,6 +151,18 @@ def cmd_models(args):
         print(f"{r['name']:<8} {r['kind']:<4} {r['params']:>9,} params  {acc:>10}  {'(default) ' if r['default'] else ''}{r['description']}")
 
 
+def cmd_where(args):
+    where = {"package": str(PACKAGE_DIR), "clone": IN_CLONE, "weights": str(WEIGHTS_DIR), "train_out": str(TRAINED_DIR),
+             "data": str(DATA_DIR)}
+    if args.json:
+        print_json(where)
+        return
+    print(f"package    {where['package']} ({'a clone of the repository' if IN_CLONE else 'installed'})\n"
+          f"weights    {where['weights']} (shipped models, read by default)\n"
+          f"train_out  {where['train_out']} (where train writes by default)\n"
+          f"data       {where['data']} (MNIST; set {DATA_ENV} to move it)")
+
+
 def print_json(obj):
     """Print obj as one line of strict JSON: NaN and infinity, which JSON has not, are an error instead."""
     try:
@@ -178,7 +193,7 @@ def parser():
     t.add_argument("--epochs", type=positive, default=None, help="epochs (default: the model's recipe)")
     t.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
     t.add_argument("--out", default=None, help="folder for NAME.safetensors and NAME.json (default: "
-                   f"{WEIGHTS_DIR}; for a dry run a temporary folder, deleted afterwards)")
+                   f"{TRAINED_DIR}; for a dry run a temporary folder, deleted afterwards)")
     t.add_argument("--device", default=None, help="cuda, mps or cpu (default: the first available)")
     t.add_argument("--dry-run", action="store_true",
                    help="2 batches on 1,000 images, to check the code path; keeps no files unless --out is given")
@@ -204,6 +219,10 @@ def parser():
     m.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder")
     m.add_argument("--json", action="store_true", help="print a JSON list")
     m.set_defaults(run=cmd_models)
+
+    w = sub.add_parser("where", help="the folders read and written: shipped weights, trained weights, data", **fmt)
+    w.add_argument("--json", action="store_true", help="print one JSON object")
+    w.set_defaults(run=cmd_where)
     return p
 
 

@@ -12,7 +12,7 @@ import safetensors.torch
 from filelock import FileLock
 from safetensors import SafetensorError
 
-from digitlib.constants import WEIGHTS_DIR
+from digitlib.constants import TRAINED_DIR, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
 from digitlib.models import ARCHITECTURES, VARIANTS, build
 
@@ -26,7 +26,7 @@ def paths(name, folder=WEIGHTS_DIR):
 
 
 def retrain_hint(name, folder=WEIGHTS_DIR):
-    out = "" if Path(folder).resolve() == WEIGHTS_DIR.resolve() else f" --out {folder}"
+    out = "" if Path(folder).resolve() == TRAINED_DIR.resolve() else f" --out {folder}"
     return f"retrain it with: python -m digitlib train --model {name}{out}"
 
 

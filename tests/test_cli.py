@@ -77,6 +77,18 @@ def test_models_lists_every_variant_with_its_shipped_accuracy():
     assert "best" in run("models").stdout
 
 
+def test_where_names_the_clone_folders_and_digitlib_data_moves_the_data(tmp_path):
+    def where(**env):
+        clean = {k: v for k, v in ENV.items() if k != "DIGITLIB_DATA"}
+        result = subprocess.run([sys.executable, "-m", "digitlib", "where", "--json"], capture_output=True, text=True,
+                                cwd="/", env={**clean, **env}, timeout=600)
+        return json.loads(result.stdout)
+
+    assert where() == {"package": str(ROOT / "digitlib"), "clone": True, "weights": str(ROOT / "weights"),
+                       "train_out": str(ROOT / "weights"), "data": str(ROOT / "data")}
+    assert where(DIGITLIB_DATA=str(tmp_path))["data"] == str(tmp_path)
+
+
 def test_evaluate_json_is_consistent_with_its_confusion_matrix():
     result = run("evaluate", "--model", "fast", "--json")
     assert result.returncode == 0, result.stderr
@@ -270,7 +282,7 @@ def folder_hashes(folder):
 
 def test_a_dry_run_without_out_leaves_the_weights_folder_untouched(tmp_path, monkeypatch, capsys):
     shipped = folder_hashes(ROOT / "weights")
-    monkeypatch.setattr(cli, "WEIGHTS_DIR", tmp_path)  # the default --out, should a dry run still write there
+    monkeypatch.setattr(cli, "TRAINED_DIR", tmp_path)  # the default --out, should a dry run still write there
     assert cli.main(["train", "--model", "fast", "--dry-run", "--device", "cpu"]) == 0
     assert "temporary folder" in capsys.readouterr().out
     assert cli.main(["train", "--model", "fast", "--dry-run", "--device", "cpu", "--json"]) == 0
