@@ -1,12 +1,13 @@
 # make dashboard: set up, then serve the drawing dashboard at http://127.0.0.1:8866
 # make test:      set up (packages, MNIST, a browser), then run every test and every notebook (nbval)
 # make setup:     only create .venv and install the pinned dependencies and digitlib
+# make onnx:      rewrite weights/NAME.onnx (what ONNX Runtime runs) from every shipped model's weights
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8866
 
-.PHONY: setup data browser fonts test dashboard clean
+.PHONY: setup data browser fonts test dashboard onnx clean
 
 setup: $(VENV)/.installed
 
@@ -41,6 +42,9 @@ test: data browser fonts
 
 dashboard: setup
 	$(BIN)/voila notebooks/06_dashboard.ipynb --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser
+
+onnx: setup
+	$(BIN)/python -m digitlib export
 
 clean:
 	rm -rf $(VENV) data/MNIST tests/artifacts

@@ -1,7 +1,6 @@
 """Temperature scaling: probabilities that mean what they say, without changing any prediction."""
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 
 
@@ -14,6 +13,8 @@ def fit_temperature(logits, y):
     """Temperature scaling (Guo et al. 2017): the T for which softmax(logits / T) has the least cross-entropy on
     held-out labelled data. T > 1 softens over-confident probabilities, T < 1 sharpens under-confident ones;
     the predicted class never changes."""
+    from scipy.optimize import minimize_scalar  # here, not on top: softmax's users (a dashboard kernel) skip its ~18 MB
+
     logits, y = np.asarray(logits, dtype=np.float64), np.asarray(y)
 
     def cross_entropy(t):

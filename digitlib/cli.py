@@ -1,4 +1,4 @@
-"""Command line: python -m digitlib {data,train,evaluate,predict,models,where}. Errors are one plain line."""
+"""Command line: python -m digitlib {data,train,evaluate,predict,models,where,export}. Errors are one plain line."""
 
 import argparse
 import contextlib
@@ -163,6 +163,21 @@ def cmd_where(args):
           f"data       {where['data']} (MNIST; set {DATA_ENV} to move it)")
 
 
+def cmd_export(args):
+    from digitlib.onnx_export import export
+    from digitlib.weights import shipped
+
+    names = args.model or shipped(args.weights)
+    if not names:
+        raise DigitlibError(f"no model has weights in {args.weights}; train one with: "
+                            "python -m digitlib train --model NAME")
+    for name in names:
+        variant(name)
+    for name in names:
+        path = export(name, args.weights)
+        print(f"{name}: wrote {path} ({path.stat().st_size / 1e3:,.0f} kB)", flush=True)
+
+
 def print_json(obj):
     """Print obj as one line of strict JSON: NaN and infinity, which JSON has not, are an error instead."""
     try:
@@ -223,6 +238,13 @@ def parser():
     w = sub.add_parser("where", help="the folders read and written: shipped weights, trained weights, data", **fmt)
     w.add_argument("--json", action="store_true", help="print one JSON object")
     w.set_defaults(run=cmd_where)
+
+    x = sub.add_parser("export", help="write NAME.onnx (logits and feature maps, for ONNX Runtime) from each model's "
+                       "weights", **fmt)
+    x.add_argument("--model", nargs="+", metavar="NAME", default=None,
+                   help=f"{model_help} (default: every model with weights in the folder)")
+    x.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder, read and written")
+    x.set_defaults(run=cmd_export)
     return p
 
 

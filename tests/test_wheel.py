@@ -70,7 +70,7 @@ def digitlib(installed, *args, data=None):
 def test_the_wheel_carries_every_shipped_weight_and_sweep(installed):
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
     shipped = [p.relative_to(ROOT / "weights").as_posix() for p in (ROOT / "weights").rglob("*")
-               if p.suffix in (".safetensors", ".json")]
+               if p.suffix in (".safetensors", ".json", ".onnx")]
     assert shipped and {f"digitlib/shipped_weights/{p}" for p in shipped} <= names
     assert any(p.startswith("sweeps/") for p in shipped)
 

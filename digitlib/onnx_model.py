@@ -1,0 +1,109 @@
+"""Run a shipped model with ONNX Runtime, without torch: NAME.onnx, written by digitlib.onnx_export.
+
+NAME.onnx takes pixels x [N, 1, 28, 28] like the PyTorch model and outputs its logits [N, 10] and the activation
+after each conv layer (maps0, maps1, ...: [N, C, H, W], the feature maps digitlib.explain shows); its metadata
+names the NAME.safetensors it was made from (sha256) and the temperature stored beside it.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from digitlib.calibration import softmax
+from digitlib.constants import IMAGE_SIZE, WEIGHTS_DIR
+from digitlib.errors import DigitlibError
+
+INPUT = "x"
+LOGITS = "logits"
+MAPS = "maps"  # conv activations are the outputs maps0, maps1, ... in the order of the layers
+# metadata_props of NAME.onnx
+NAME_KEY = "model"
+SHA256_KEY = "safetensors_sha256"  # of the NAME.safetensors it was exported from
+TEMPERATURE_KEY = "temperature"  # NAME.json's, for probabilities
+
+
+def onnx_path(name, folder=WEIGHTS_DIR):
+    return Path(folder) / f"{name}.onnx"
+
+
+def export_hint(name, folder=WEIGHTS_DIR):
+    out = "" if Path(folder).resolve() == WEIGHTS_DIR.resolve() else f" --weights {folder}"
+    return f"regenerate it with: python -m digitlib export --model {name}{out}"
+
+
+def file_sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def staleness(name, metadata, folder=WEIGHTS_DIR):
+    """Why an ONNX model with this metadata no longer matches NAME.safetensors or NAME.json in folder, or None.
+
+    None too where they are absent: a folder may ship the .onnx alone.
+    """
+    tensors_path, meta_path = Path(folder) / f"{name}.safetensors", Path(folder) / f"{name}.json"
+    if tensors_path.is_file() and file_sha256(tensors_path) != metadata.get(SHA256_KEY):
+        return f"made from another {tensors_path.name}"
+    if meta_path.is_file():
+        try:
+            temperature = float(json.loads(meta_path.read_text())["temperature"])
+        except (ValueError, KeyError, TypeError):
+            return None  # a broken NAME.json is reported by whatever reads it
+        if repr(temperature) != metadata.get(TEMPERATURE_KEY):
+            return f"its temperature is not the {temperature} in {meta_path.name}"
+    return None
+
+
+class OnnxModel:
+    """A shipped model run by ONNX Runtime on the CPU, on numpy inputs [N, 1, 28, 28] (pixels in [0, 1]).
+
+    threads: ONNX Runtime's intra-op threads; 1 suits a kernel per visitor. check: refuse a NAME.onnx that no longer
+    matches the NAME.safetensors and NAME.json beside it.
+    """
+
+    def __init__(self, name, folder=WEIGHTS_DIR, threads=1, check=True):
+        path, hint = onnx_path(name, folder), export_hint(name, folder)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise DigitlibError(f"no ONNX model {path}; {hint}") from None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only
+        try:
+            self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        except Exception:  # noqa: BLE001 -- ONNX Runtime's own exception types for a file it cannot read
+            raise DigitlibError(f"corrupt ONNX model {path}; {hint}") from None
+        self.metadata = self.session.get_modelmeta().custom_metadata_map
+        problem = staleness(name, self.metadata, folder) if check else None
+        if problem:
+            raise DigitlibError(f"ONNX model {path} is stale ({problem}); {hint}")
+        self.name = name
+        self.temperature = float(self.metadata.get(TEMPERATURE_KEY, 1.0))
+        self.map_names = [o.name for o in self.session.get_outputs() if o.name != LOGITS]
+
+    def _run(self, outputs, x):
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if x.shape[1:] != (1, IMAGE_SIZE, IMAGE_SIZE):
+            raise ValueError(f"expected inputs [N, 1, {IMAGE_SIZE}, {IMAGE_SIZE}], got {list(x.shape)}")
+        return self.session.run(outputs, {INPUT: x})
+
+    def logits(self, x):
+        """Logits [N, 10] for inputs x [N, 1, 28, 28]."""
+        return self._run([LOGITS], x)[0]
+
+    def probs(self, x):
+        """Class probabilities [N, 10], temperature-scaled as digitlib.predict.Predictor's."""
+        return softmax(self.logits(x), self.temperature)
+
+    def run(self, x):
+        """Logits [N, 10] and the conv activations (a list of [N, C, H, W]; empty for an MLP) in one pass."""
+        logits, *maps = self._run([LOGITS, *self.map_names], x)
+        return logits, maps
+
+    def feature_maps(self, x):
+        """The activation after each conv layer for inputs x [N, 1, 28, 28]: a list of [N, C, H, W] arrays."""
+        return self.run(x)[1]
