@@ -1,6 +1,7 @@
 """The drawing dashboard: draw (or upload) a digit or a number and see what the network reads, and why.
 
-`DigitDashboard().widget` is the whole app; its state (strokes, model, current picture) lives on the object.
+`DigitDashboard().widget` is the whole app; its state (strokes, model, current picture) lives on the object, and what
+it shows is computed by digitlib.view.
 Strokes are drawn on the canvas as they come; the reading happens once, when a stroke ends, from a clean
 rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back.
 """
