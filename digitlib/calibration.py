@@ -1,12 +1,10 @@
-"""Temperature scaling: probabilities that mean what they say, without changing any prediction."""
+"""Temperature scaling: probabilities that mean what they say, without changing any prediction.
+
+The probabilities themselves come from digitlib.answers.probs(logits, temperature).
+"""
 
 import numpy as np
 from scipy.special import log_softmax
-
-
-def softmax(logits, temperature=1.0):
-    """Class probabilities from logits [N, 10], the logits first divided by a temperature."""
-    return np.exp(log_softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=1))
 
 
 def fit_temperature(logits, y):

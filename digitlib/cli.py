@@ -96,17 +96,20 @@ def predict_row(predictor, file, number=False):
 
 
 def plain(row):
-    """The plain-text line for a row of predict_row."""
+    """The plain-text line for a row of predict_row, worded as the dashboard words it: "7 (97.3% sure)",
+    "1 (not sure: 1 or 7?)"."""
+    from digitlib.answers import verdict
+
     if row["error"]:
         return f"{row['file']}: error: {row['error']}"
     if "number" in row:
         if row["number"] is None:
             return f"{row['file']}: no digit"
-        each = ", ".join(f"{d['digit']} {max(d['probabilities']):.1%}" for d in row["digits"])
+        each = "; ".join(f"{d['digit']} {verdict(d['probabilities'])}" for d in row["digits"])
         return f"{row['file']}: {row['number']} ({each})"
     if row["digit"] is None:
         return f"{row['file']}: no digit"
-    return f"{row['file']}: {row['digit']} ({max(row['probabilities']):.1%})"
+    return f"{row['file']}: {row['digit']} ({verdict(row['probabilities'])})"
 
 
 def emit(line):

@@ -1,14 +1,13 @@
 """The drawing dashboard: draw (or upload) a digit or a number and see what the network reads, and why.
 
-`DigitDashboard().widget` is the whole app; its state (strokes, model, current picture) lives on the object.
+`DigitDashboard().widget` is the whole app; its state (strokes, model, current picture) lives on the object, and what
+it shows is computed by digitlib.view.
 Strokes are drawn on the canvas as they come; the reading happens once, when a stroke ends, from a clean
 rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back.
 """
 
-import base64
 import functools
 import html
-import io
 import math
 import sys
 import traceback
@@ -16,11 +15,10 @@ import traceback
 import ipywidgets as widgets
 import numpy as np
 from ipycanvas import Canvas, hold_canvas
-from matplotlib import colormaps
 from PIL import Image, ImageDraw
 
+from digitlib import view
 from digitlib.errors import DigitlibError
-from digitlib.explain import feature_maps, occlusion
 from digitlib.models import DEFAULT_MODEL
 from digitlib.predict import Predictor
 from digitlib.preprocess import open_image
@@ -31,9 +29,7 @@ PEN = 18  # default pen width, canvas pixels
 PEN_RANGE = (4, 40)  # the pen widths offered, and allowed whatever the page sends
 MAX_STROKE_POINTS = 500  # a slow 8 s stroke at 60 events/s; points past it are dropped
 MAX_STROKES = 40  # strokes in one drawing; a number such as 2026 takes about 8
-UNSURE = 0.6  # below this probability the app says it is not sure
 MAX_UPLOAD = 10_000_000  # bytes
-FEATURES_SHOWN = 8  # channels shown per conv layer
 
 STYLE = """<style>
 .digit-app { font-family: system-ui, sans-serif; }
@@ -47,54 +43,6 @@ STYLE = """<style>
 .digit-bars .bar { height: 14px; background: #9aa7b8; border-radius: 2px; }
 .digit-bars .top .bar { background: #2f6fd6; } .digit-bars .top { font-weight: 700; }
 </style>"""
-
-
-def png(pixels, scale=1):
-    """PNG bytes of an [H, W] float array in [0, 1] (grey) or an [H, W, 3] uint8 array, enlarged without blur."""
-    if pixels.ndim == 2:
-        pixels = (np.clip(pixels, 0, 1) * 255).astype(np.uint8)
-    image = Image.fromarray(pixels)
-    if scale != 1:
-        image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def percent(p):
-    """A probability as a percentage rounded down to a tenth, at most 99.9%: the app never claims to be 100% sure."""
-    return f"{min(np.floor(p * 1000), 999) / 10:.1f}%"
-
-
-def overlay(x, heat):
-    """The input in grey with a heat map blended over it, as RGB uint8 [28, 28, 3]."""
-    grey = np.repeat(x[..., None], 3, -1)
-    hot = colormaps["inferno"](heat)[..., :3]
-    return ((0.45 * grey + 0.75 * hot).clip(0, 1) * 255).astype(np.uint8)
-
-
-def tile(maps, cell=56):
-    """Up to FEATURES_SHOWN channels of one conv layer's activations [C, H, W] side by side, each scaled to [0, 1]."""
-    maps = maps[:FEATURES_SHOWN].numpy()
-    lo, hi = maps.min((1, 2), keepdims=True), maps.max((1, 2), keepdims=True)
-    maps = (maps - lo) / np.maximum(hi - lo, 1e-6)
-    h, w = maps.shape[1:]
-    row = np.ones((h, len(maps) * (w + 1) - 1), np.float32)
-    for i, m in enumerate(maps):
-        row[:, i * (w + 1) : i * (w + 1) + w] = m
-    return png(row, scale=max(1, cell // h))
-
-
-def bars_html(probs):
-    """The ten probabilities as a bar table, top three in bold, rounded down like the status line."""
-    top3 = set(np.argsort(probs)[-3:]) if probs.any() else set()
-    rows = "".join(
-        f'<tr class="{"top" if d in top3 else ""}"><td>{d}</td>'
-        f'<td style="width:160px"><div class="bar" style="width:{max(p * 100, 0.5):.1f}%"></div></td>'
-        f"<td>{percent(p)}</td></tr>"
-        for d, p in enumerate(probs)
-    )
-    return f'<table class="digit-bars">{rows}</table>'
 
 
 def canvas_point(x, y):
@@ -303,32 +251,16 @@ class DigitDashboard:
         self.status.value = f'<span class="error">{text}</span>' if error else text
 
     def show(self):
-        """Read the current picture and update every view."""
+        """Read the current picture and copy what digitlib.view makes of it into the widgets."""
         drawn = self.picture is not None or bool(self.strokes)
         digits = self.predictor.predict_number(self.picture if self.picture is not None else self.render()) if drawn else []
-        if not digits:
-            self.digit.value, self.bars.value, self.number.value = "", bars_html(np.zeros(10)), ""
-            self.seen.value = self.heat.value = png(np.zeros((28, 28)))
-            self.crops.value = self.features.value = ""
-            self.say("No digit found: draw a little bigger or bolder." if drawn
-                     else "Draw a digit, or a number such as 2026, with the mouse, a finger or a pen.")
-            return
-        main = digits[0] if len(digits) == 1 else max(digits, key=lambda p: p.x.sum())
-        self.number.value = "".join(str(p.digit) for p in digits)
-        self.digit.value = str(main.digit) if len(digits) == 1 else ""
-        self.bars.value = bars_html(main.probs)
-        top = np.argsort(main.probs)[::-1]
-        if len(digits) > 1:
-            self.say(f"{len(digits)} digits: the views show the largest, read as {main.digit}.")
-        elif main.probs[top[0]] < UNSURE:
-            self.say(f"Not sure: {top[0]} or {top[1]}?")
-        else:
-            self.say(f"{percent(main.probs[top[0]])} sure.")
-        x = main.x[0].numpy()
-        self.seen.value = png(x, scale=5)
-        self.heat.value = png(overlay(x, occlusion(self.predictor.model, main.x).numpy()), scale=5)
-        self.crops.value = "".join(crop_html(p) for p in digits) if len(digits) > 1 else ""
-        self.features.value = features_html(self.predictor, main.x)
+        shown = view.shown(digits, drawn)
+        self.digit.value, self.number.value = shown.digit, shown.number
+        self.bars.value, self.crops.value = shown.bars, shown.crops
+        self.say(shown.status)
+        model = self.predictor.model
+        self.seen.value, self.heat.value = view.seen_png(shown.x), view.heat_png(model, shown.x)
+        self.features.value = view.features_html(self.predictor.name, model, shown.x)
 
 
 def labelled(widget, css_class):
@@ -340,28 +272,6 @@ def button(text, css_class, callback):
     b = labelled(widgets.Button(description=text), css_class)
     b.on_click(callback)
     return b
-
-
-def img(png_bytes):
-    return f'<img src="data:image/png;base64,{base64.b64encode(png_bytes).decode()}">'
-
-
-def crop_html(p):
-    """One digit of a number: what the network saw and what it read."""
-    return (f'<div style="display:inline-block;text-align:center;margin-right:8px">{img(png(p.x[0].numpy(), scale=2))}'
-            f"<br><b>{p.digit}</b> {percent(p.probs.max())}</div>")
-
-
-def features_html(predictor, x):
-    """The feature maps of every conv layer for input x, one row per layer."""
-    maps = feature_maps(predictor.model, x)
-    if not maps:
-        return f"{predictor.name} is fully connected: it has no conv layers to show."
-    return "".join(
-        f"<div>conv {i + 1}: {len(m)} channels, {m.shape[1]}x{m.shape[2]}"
-        f"{f' (first {FEATURES_SHOWN})' if len(m) > FEATURES_SHOWN else ''}</div>{img(tile(m))}"
-        for i, m in enumerate(maps)
-    )
 
 
 def dashboard(model=DEFAULT_MODEL):

@@ -1,11 +1,13 @@
 """What a network looks at: filters, conv feature maps, penultimate features, and which pixels decided (via captum)."""
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from captum.attr import LayerAttribution, LayerGradCam, NoiseTunnel, Occlusion, Saliency
 from torch import nn
 
 from digitlib.constants import IMAGE_SIZE
+from digitlib.infer import predict_logits
 
 
 def first_filters(model):
@@ -14,18 +16,21 @@ def first_filters(model):
     return None if conv is None else conv.weight.detach()
 
 
+def conv_outputs(model):
+    """For each conv layer of model, the module whose output the next layer sees: its activation (past any batch
+    norm), else the conv itself."""
+    modules = list(model.modules())
+    return [next((n for n in modules[i + 1 :] if isinstance(n, (nn.ReLU, nn.LeakyReLU))), m)
+            for i, m in enumerate(modules) if isinstance(m, nn.Conv2d)]
+
+
 def feature_maps(model, x):
     """Activations after each conv layer of model for one input x [1, 28, 28]: a list of [C, H, W] tensors.
 
     Empty for a model without conv layers.
     """
-    maps, hooks = [], []
-    modules = list(model.modules())
-    for i, m in enumerate(modules):
-        if isinstance(m, nn.Conv2d):
-            # the activation right after the conv (past any batch norm) is what the next layer sees
-            after = next((n for n in modules[i + 1 :] if isinstance(n, (nn.ReLU, nn.LeakyReLU))), m)
-            hooks.append(after.register_forward_hook(lambda mod, inp, out: maps.append(out[0].detach())))
+    maps = []
+    hooks = [m.register_forward_hook(lambda mod, inp, out: maps.append(out[0].detach())) for m in conv_outputs(model)]
     try:
         with torch.inference_mode():
             model.eval()(x[None])
@@ -35,22 +40,24 @@ def feature_maps(model, x):
     return maps
 
 
+def most_active(maps, k=8):
+    """Indices of the k channels of one layer's activations [C, H, W] with the highest mean, most active first."""
+    return np.argsort(-np.asarray(maps).reshape(len(maps), -1).mean(1), kind="stable")[:k]
+
+
 def activation_heatmaps(maps):
     """For each layer's maps [C, H, W], the mean activation scaled to [0, 1] and resized to 28x28: where it fires."""
     heats = [F.interpolate(m.mean(0)[None, None], size=(IMAGE_SIZE, IMAGE_SIZE), mode="bilinear")[0, 0] for m in maps]
     return [h / h.max().clamp_min(1e-12) for h in heats]
 
 
-@torch.inference_mode()
 def penultimate(model, x, batch_size=1000):
     """The features [N, D] that the last linear layer turns into logits, for inputs x [N, 1, 28, 28]."""
     last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     features = []
-    hook = last.register_forward_hook(lambda mod, inp, out: features.append(inp[0]))
+    hook = last.register_forward_hook(lambda mod, inp, out: features.append(inp[0].cpu()))
     try:
-        model.eval()
-        for i in range(0, len(x), batch_size):
-            model(x[i : i + batch_size])
+        predict_logits(model, x, batch_size=batch_size)
     finally:
         hook.remove()
     return torch.cat(features)
@@ -90,14 +97,11 @@ def grad_cam(model, x, target=None):
     The last conv layer's activations, each channel weighted by its mean gradient of the target logit, summed and
     kept where positive: the regions that argued for the target. As coarse as that layer (7x7 for `best`).
     """
-    modules = list(model.modules())
-    convs = [i for i, m in enumerate(modules) if isinstance(m, nn.Conv2d)]
-    if not convs:
+    layers = conv_outputs(model)
+    if not layers:
         return None
-    # the activation after the last conv (past any batch norm)
-    layer = next((m for m in modules[convs[-1] + 1 :] if isinstance(m, (nn.ReLU, nn.LeakyReLU))), modules[convs[-1]])
     model.eval()
-    cam = LayerGradCam(model, layer).attribute(x[None], target=_target(model, x, target), relu_attributions=True)
+    cam = LayerGradCam(model, layers[-1]).attribute(x[None], target=_target(model, x, target), relu_attributions=True)
     return _scaled(LayerAttribution.interpolate(cam, (IMAGE_SIZE, IMAGE_SIZE), "bilinear")[0, 0])
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
-from digitlib.calibration import softmax
 from digitlib.constants import CLASSES, IMAGE_SIZE, NUM_CLASSES
 from digitlib.data import load_mnist
-from digitlib.train import predict_logits
+from digitlib.answers import accuracy, probs
+from digitlib.infer import predict_logits
 
 
 def test_logits(model, split="test"):
@@ -21,7 +21,7 @@ def test_logits(model, split="test"):
 def test_probs(model, split="test"):
     """Class probabilities [N, 10] (numpy) of model on a split, and the true labels [N]."""
     logits, y = test_logits(model, split)
-    return softmax(logits), y
+    return probs(logits), y
 
 
 def classification_report(y_true, y_pred):
@@ -29,7 +29,7 @@ def classification_report(y_true, y_pred):
     labels = np.arange(NUM_CLASSES)
     precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     return dict(
-        accuracy=float((y_pred == y_true).mean()),
+        accuracy=accuracy(y_pred, y_true),
         per_class={c: dict(precision=float(p), recall=float(r), f1=float(f), support=int(s))
                    for c, p, r, f, s in zip(CLASSES, precision, recall, f1, support)},
         confusion=confusion_matrix(y_true, y_pred, labels=labels).tolist(),

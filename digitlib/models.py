@@ -43,11 +43,6 @@ class Recipe:
     def to_dict(self):
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, d):
-        augment = d.get("augment")
-        return cls(**{**d, "augment": Augment(**{**augment, "scale": tuple(augment["scale"])}) if augment else None})
-
 
 class Normalize(nn.Module):
     """Standardise pixels with MNIST's mean and standard deviation."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from digitlib.calibration import softmax
+from digitlib import answers
 from digitlib.constants import IMAGE_SIZE, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
 
@@ -97,7 +97,7 @@ class OnnxModel:
 
     def probs(self, x):
         """Class probabilities [N, 10], temperature-scaled as digitlib.predict.Predictor's."""
-        return softmax(self.logits(x), self.temperature)
+        return answers.probs(self.logits(x), self.temperature)
 
     def run(self, x):
         """Logits [N, 10] and the conv activations (a list of [N, C, H, W]; empty for an MLP) in one pass."""

@@ -7,6 +7,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.ticker import MaxNLocator
 
 from digitlib.constants import CLASSES
+from digitlib.explain import most_active
 
 COLORS = plt.get_cmap("tab10").colors  # one colour per digit class
 
@@ -267,7 +268,7 @@ def feature_maps(x, maps, per_layer=8):
     fig, axes = plt.subplots(len(maps), per_layer + 1, figsize=((per_layer + 1) * 1.2, len(maps) * 1.35), squeeze=False)
     for row, m in zip(axes, maps):
         row[0].imshow(np.asarray(x)[0], cmap="gray")
-        for ax, c in zip(row[1:], np.argsort(-m.reshape(len(m), -1).mean(1), kind="stable")[:per_layer]):
+        for ax, c in zip(row[1:], most_active(m, per_layer)):
             ax.imshow(m[c], cmap="viridis")
             ax.set_title(f"ch {int(c)}", fontsize=7)
         for ax in row:

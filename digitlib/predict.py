@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from digitlib import weights
+from digitlib import answers, weights
 from digitlib.constants import WEIGHTS_DIR
 from digitlib.models import DEFAULT_MODEL, variant
 from digitlib.preprocess import to_mnist_input, to_mnist_inputs
@@ -38,7 +38,7 @@ class Predictor:
     @torch.inference_mode()
     def probs(self, x):
         """Class probabilities [N, 10] for inputs [N, 1, 28, 28]."""
-        return torch.softmax(self.model(x) / self.temperature, dim=1).numpy()
+        return answers.probs(self.model(x), self.temperature).numpy()
 
     def predict(self, image):
         """Prediction for one image (path, bytes, array or PIL image); DigitlibError if it is unreadable."""

@@ -5,30 +5,28 @@ and first put back into the MNIST convention by digitlib.preprocess (as the CLI 
 """
 
 import torch
-import torch.nn.functional as F
-from torchvision.transforms.v2 import functional as TF
 
 from digitlib import synth
+from digitlib.augment import affine, dilate
 from digitlib.constants import IMAGE_SIZE
 from digitlib.preprocess import naive_input, to_mnist_input
-from digitlib.train import evaluate
+from digitlib.infer import evaluate
 
 
 def shifted(x, pixels):
     """Images [N, 1, 28, 28] moved `pixels` right and down."""
-    return TF.affine(x, angle=0.0, translate=[pixels, pixels], scale=1.0, shear=[0.0])
+    return affine(x, pixels=pixels)
 
 
 def rotated(x, degrees):
     """Images rotated anticlockwise about their centre."""
-    return TF.affine(x, angle=float(degrees), translate=[0, 0], scale=1.0, shear=[0.0],
-                     interpolation=TF.InterpolationMode.BILINEAR)
+    return affine(x, degrees=degrees)
 
 
 def restroked(x, pixels):
     """Strokes made `pixels` thicker on every side by grey dilation with a 3x3 square."""
     for _ in range(pixels):
-        x = F.max_pool2d(x, 3, stride=1, padding=1)
+        x = dilate(x)
     return x
 
 

@@ -5,7 +5,6 @@ so a notebook can show them in seconds; run_sweep() reproduces them. Choices are
 """
 
 from dataclasses import dataclass, field, replace
-import tempfile
 from pathlib import Path
 
 import torch
@@ -16,7 +15,8 @@ from digitlib.data import load_mnist
 from digitlib.errors import DigitlibError
 from digitlib.models import AFFINE, SHIFT, Recipe, build, count_params
 from digitlib.augment import random_affine
-from digitlib.train import SMOKE_RUN, evaluate, fit, smoke
+from digitlib.infer import evaluate
+from digitlib.train import fit
 
 SWEEPS_DIR = WEIGHTS_DIR / "sweeps"
 
@@ -65,7 +65,7 @@ def run_sweep(name, *, seed=0, out=SWEEPS_DIR, epochs=None, limit=None, max_batc
     """
     if name not in SWEEPS:
         raise DigitlibError(f"unknown sweep {name!r}; choose from {', '.join(SWEEPS)}")
-    x_val, y_val = load_mnist("val", limit=limit)
+    train_data, (x_val, y_val) = load_mnist("train", limit=limit), load_mnist("val", limit=limit)
     x_distorted = random_affine(x_val, AFFINE, torch.Generator().manual_seed(seed))
     results = []
     for trial in SWEEPS[name]():
@@ -74,7 +74,7 @@ def run_sweep(name, *, seed=0, out=SWEEPS_DIR, epochs=None, limit=None, max_batc
         torch.manual_seed(seed)
         model = build(trial.arch, trial.args)
         recipe = replace(trial.recipe, epochs=epochs) if epochs else trial.recipe
-        history = fit(model, recipe, seed=seed, limit=limit, max_batches=max_batches, progress=progress)
+        history = fit(model, recipe, train_data, (x_val, y_val), seed=seed, max_batches=max_batches, progress=progress)
         results.append(dict(
             group=trial.group, label=trial.label, arch=trial.arch, args=trial.args, recipe=recipe.to_dict(),
             params=count_params(model), train_seconds=round(sum(h["seconds"] for h in history), 2),
@@ -83,20 +83,6 @@ def run_sweep(name, *, seed=0, out=SWEEPS_DIR, epochs=None, limit=None, max_batc
         ))
     weights.save_json(sweep_path(name, out), results)
     return load_sweep(name, out)  # as stored: tuples become lists
-
-
-def sweep_or_load(name, train=False):
-    """The stored results of a sweep; with train=True the sweep is first run again for real.
-
-    Under DIGITLIB_SMOKE=1 the sweep also runs on a tiny subset into a temporary folder, then the stored
-    results are returned (see digitlib.train.train_or_load).
-    """
-    if train:
-        return run_sweep(name)
-    if smoke():
-        with tempfile.TemporaryDirectory() as tmp:
-            run_sweep(name, out=tmp, **SMOKE_RUN)
-    return load_sweep(name)
 
 
 def load_sweep(name, folder=SWEEPS_DIR):

@@ -1,12 +1,15 @@
-"""One training loop for every variant: in-memory batches, per-batch augmentation, one-cycle AdamW, checkpoints."""
+"""One training loop for every model: in-memory batches, per-batch augmentation, one-cycle AdamW, checkpoints.
+
+`fit` trains on whatever tensors it is given; `train_variant` feeds it MNIST and writes the shipped files.
+"""
 
 import contextlib
+import hashlib
 import io
 import math
 import os
 import pickle
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -20,37 +23,9 @@ from digitlib.augment import distort
 from digitlib.calibration import fit_temperature
 from digitlib.constants import WEIGHTS_DIR
 from digitlib.data import data_checksum, load_mnist
-from digitlib.errors import DigitlibError
+from digitlib.device import pick_device
+from digitlib.infer import evaluate, predict_logits
 from digitlib.models import build, count_params, variant
-
-
-def pick_device(device=None):
-    """The given device, else cuda, then mps, then cpu."""
-    if device:
-        available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
-        if not available.get(str(device).split(":")[0]):
-            raise DigitlibError(f"device {device!r} is not available here; choose from "
-                                + ", ".join(d for d, ok in available.items() if ok))
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-@torch.no_grad()
-def predict_logits(model, x, device=None, batch_size=1000):
-    """Logits [N, 10] for images [N, 1, 28, 28], computed in eval mode in batches."""
-    device = device or next(model.parameters()).device
-    model.eval()
-    return torch.cat([model(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
-
-
-def evaluate(model, x, y, device=None):
-    """(mean cross-entropy loss, accuracy) on a labelled set."""
-    logits = predict_logits(model, x, device)
-    return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).sum().item() / len(y)
 
 
 def resume(checkpoint, settings):
@@ -74,18 +49,27 @@ def resume(checkpoint, settings):
     return None
 
 
-def fit(model, recipe, *, seed=0, device=None, checkpoint=None, limit=None, max_batches=None, progress=True):
-    """Train model on the training split by recipe; return the per-epoch history.
+def data_fingerprint(*tensors):
+    """sha256 of the tensors' shapes and values: a checkpoint resumes only on the data it was trained on."""
+    h = hashlib.sha256()
+    for t in tensors:
+        t = t.detach().cpu().contiguous()
+        h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+        h.update(t.numpy())
+    return h.hexdigest()
 
-    checkpoint: a file path; written after every epoch, and an interrupted run with the same settings resumes from it.
-    limit: use only the first `limit` training and validation images; max_batches: stop each epoch early
-    (both for quick smoke runs). A seed makes a CPU run repeatable.
+
+def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=None, max_batches=None, progress=True):
+    """Train model by recipe on train_data (x [N, 1, 28, 28], y [N]), scored on val_data after each epoch; return
+    the per-epoch history.
+
+    checkpoint: a file path; written after every epoch, and an interrupted run with the same settings and data resumes
+    from it. max_batches: stop each epoch early (for quick smoke runs). A seed makes a CPU run repeatable.
     """
     device = pick_device(device)
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)  # shuffling and augmentation
-    x_train, y_train = load_mnist("train", limit=limit)
-    x_val, y_val = load_mnist("val", limit=limit)
+    (x_train, y_train), (x_val, y_val) = train_data, val_data
     model.to(device, memory_format=torch.channels_last if recipe.channels_last else torch.preserve_format)
     steps = math.ceil(len(x_train) / recipe.batch_size)
     if max_batches:
@@ -93,9 +77,11 @@ def fit(model, recipe, *, seed=0, device=None, checkpoint=None, limit=None, max_
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr, total_steps=recipe.epochs * steps)
     history = []
-    settings = dict(model=repr(model), recipe=recipe.to_dict(), seed=seed, device=device.type, limit=limit,
-                    max_batches=max_batches)
-    state = resume(checkpoint, settings) if checkpoint else None
+    state = None
+    if checkpoint:
+        settings = dict(model=repr(model), recipe=recipe.to_dict(), seed=seed, device=device.type,
+                        data=data_fingerprint(x_train, y_train, x_val, y_val), max_batches=max_batches)
+        state = resume(checkpoint, settings)
     if state:
         for obj, key in [(model, "model"), (optimizer, "optimizer"), (scheduler, "scheduler")]:
             obj.load_state_dict(state[key])
@@ -147,7 +133,7 @@ def train_variant(name, *, epochs=None, seed=0, out=WEIGHTS_DIR, device=None, li
     """Train a registered variant by its recipe, measure it, and write out/NAME.safetensors and NAME.json.
 
     Returns the metadata written. An interrupted run, started again with the same settings, resumes from
-    out/NAME.ckpt.pt.
+    out/NAME.ckpt.pt. limit: only the first `limit` images of each split; max_batches: batches per epoch (smoke runs).
     """
     v = variant(name)
     recipe = replace(v.recipe, epochs=epochs) if epochs else v.recipe
@@ -156,9 +142,9 @@ def train_variant(name, *, epochs=None, seed=0, out=WEIGHTS_DIR, device=None, li
     model = build(v.arch, v.args)
     Path(out).mkdir(parents=True, exist_ok=True)
     checkpoint = Path(out) / f"{name}.ckpt.pt"
-    history = fit(model, recipe, seed=seed, device=device, checkpoint=checkpoint, limit=limit,
-                  max_batches=max_batches, progress=progress)
     x_val, y_val = load_mnist("val", limit=limit)
+    history = fit(model, recipe, load_mnist("train", limit=limit), (x_val, y_val), seed=seed, device=device,
+                  checkpoint=checkpoint, max_batches=max_batches, progress=progress)
     x_test, y_test = load_mnist("test", limit=limit)
     meta = dict(
         name=name, description=v.description, arch=v.arch, args=v.args, kind=model.kind,
@@ -173,25 +159,3 @@ def train_variant(name, *, epochs=None, seed=0, out=WEIGHTS_DIR, device=None, li
     checkpoint.unlink(missing_ok=True)
     return meta
 
-
-# DIGITLIB_SMOKE=1 (set by CI) makes the notebooks' training cells run on a tiny subset for a few batches
-SMOKE_ENV = "DIGITLIB_SMOKE"
-SMOKE_RUN = dict(epochs=2, limit=512, max_batches=3, progress=False)
-
-
-def smoke():
-    return os.environ.get(SMOKE_ENV) == "1"
-
-
-def train_or_load(name, train=False):
-    """The metadata (with per-epoch history) of shipped model NAME; with train=True it is first retrained for real.
-
-    Under DIGITLIB_SMOKE=1 the training code runs too, on a tiny subset into a temporary folder that is then
-    deleted, and the shipped metadata is returned: the notebook's outputs stay those of the shipped weights.
-    """
-    if train:
-        return train_variant(name)
-    if smoke():
-        with tempfile.TemporaryDirectory() as tmp:
-            train_variant(name, out=tmp, **SMOKE_RUN)
-    return weights.read_meta(name)

@@ -326,3 +326,14 @@ def test_json_output_is_strict_json_or_a_one_line_error(tmp_path):
         strict_json(result.stdout)
     else:
         assert_one_line_error(result, "JSON")
+
+
+def test_plain_output_words_confidence_as_the_dashboard_does():
+    sure, unsure = [0.0] * 10, [0.05] * 10
+    sure[7], sure[1] = 0.99999, 0.00001
+    unsure[1], unsure[7], unsure[0] = 0.4, 0.25, 0.0
+    assert cli.plain({"file": "a.png", "digit": 7, "probabilities": sure, "error": None}) == "a.png: 7 (99.9% sure)"
+    assert cli.plain({"file": "b.png", "digit": 1, "probabilities": unsure, "error": None}) == "b.png: 1 (not sure: 1 or 7?)"
+    digits = [{"digit": 7, "probabilities": sure}, {"digit": 1, "probabilities": unsure}]
+    row = {"file": "c.png", "number": "71", "digits": digits, "error": None}
+    assert cli.plain(row) == "c.png: 71 (7 99.9% sure; 1 not sure: 1 or 7?)"

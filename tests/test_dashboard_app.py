@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlib.dashboard import (HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH, DigitDashboard, dashboard,
-                                percent)
+from digitlib.dashboard import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH, DigitDashboard, dashboard
 from drawings import drawing
 from strokes import strokes
 
@@ -34,10 +33,6 @@ def test_each_stroke_end_updates_the_reading(app):
     draw(app, strokes(7))
     assert app.digit.value == "7" and app.number.value == "7"
     assert app.seen.value and app.heat.value and app.features.value.count("<img") == 3
-
-
-def test_confidence_is_rounded_down_and_never_100_percent():
-    assert [percent(p) for p in (0.0, 0.12345, 0.99895, 0.99999, 1.0)] == ["0.0%", "12.3%", "99.8%", "99.9%", "99.9%"]
 
 
 def test_status_and_bars_show_the_same_confidence(app):

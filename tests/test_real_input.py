@@ -12,7 +12,7 @@ from digitlib import robustness, synth
 from digitlib.cli import main
 from digitlib.data import load_mnist
 from digitlib.predict import Predictor
-from digitlib.train import evaluate
+from digitlib.infer import evaluate
 
 SEED = 2026
 N = 60  # per condition, a third from each source of shapes

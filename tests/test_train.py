@@ -1,15 +1,22 @@
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
 
 from digitlib import train, weights
+from digitlib.data import load_mnist
 from digitlib.models import VARIANTS, Augment, build
 from digitlib.augment import random_affine
 from digitlib.train import fit
 
-SMALL = dict(limit=3000, progress=False)
+
+def mnist(limit):
+    """The first `limit` training and validation images, as fit takes them."""
+    return load_mnist("train", limit=limit), load_mnist("val", limit=limit)
+
+
+SMALL = dict(progress=False)
+DATA = mnist(3000)
 
 
 def small_model():
@@ -22,7 +29,7 @@ def recipe(**kw):
 
 
 def test_a_short_run_learns():
-    history = fit(small_model(), recipe(epochs=2), **SMALL)
+    history = fit(small_model(), recipe(epochs=2), *DATA, **SMALL)
     assert history[-1]["val_accuracy"] > 0.85
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert set(history[0]) == {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}
@@ -32,7 +39,7 @@ def test_the_same_seed_gives_the_same_weights_on_cpu():
     def weights(seed):
         torch.manual_seed(seed)
         model = small_model()
-        fit(model, recipe(augment=Augment()), seed=seed, device="cpu", max_batches=10, **SMALL)
+        fit(model, recipe(augment=Augment()), *DATA, seed=seed, device="cpu", max_batches=10, **SMALL)
         return model.state_dict()
 
     a, b, c = weights(1), weights(1), weights(2)
@@ -43,7 +50,7 @@ def test_the_same_seed_gives_the_same_weights_on_cpu():
 def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     torch.manual_seed(0)
     model = small_model()
-    reference = fit(model, recipe(epochs=2), seed=0, max_batches=8, **SMALL)
+    reference = fit(model, recipe(epochs=2), *DATA, seed=0, max_batches=8, **SMALL)
     expected = model.state_dict()
 
     evaluate, calls = train.evaluate, []
@@ -58,11 +65,11 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "evaluate", interrupt_second_epoch)
     torch.manual_seed(0)
     with pytest.raises(KeyboardInterrupt):
-        fit(small_model(), recipe(epochs=2), seed=0, checkpoint=checkpoint, max_batches=8, **SMALL)
+        fit(small_model(), recipe(epochs=2), *DATA, seed=0, checkpoint=checkpoint, max_batches=8, **SMALL)
     monkeypatch.setattr(train, "evaluate", evaluate)
 
     resumed = small_model()
-    history = fit(resumed, recipe(epochs=2), seed=0, checkpoint=checkpoint, max_batches=8, **SMALL)
+    history = fit(resumed, recipe(epochs=2), *DATA, seed=0, checkpoint=checkpoint, max_batches=8, **SMALL)
     assert [h["val_accuracy"] for h in history] == [h["val_accuracy"] for h in reference]
     assert all(torch.equal(resumed.state_dict()[k], expected[k]) for k in expected)
 
@@ -81,33 +88,24 @@ def test_no_augmentation_means_identity_transform():
     assert torch.allclose(out, x, atol=1e-5)
 
 
-def test_notebook_training_cells_load_the_shipped_metadata_unless_told_to_train(monkeypatch):
-    trained = []
-    monkeypatch.setattr(train, "train_variant", lambda name, **kw: trained.append((name, kw)) or {"retrained": name})
-    monkeypatch.delenv(train.SMOKE_ENV, raising=False)
-    assert train.train_or_load("fast") == weights.read_meta("fast") and not trained
-    assert train.train_or_load("fast", train=True) == {"retrained": "fast"} and trained == [("fast", {})]
+def test_fit_trains_on_any_tensors_it_is_given():
+    generator = torch.Generator().manual_seed(0)
+    x, y = torch.rand(16, 1, 28, 28, generator=generator), torch.arange(16) % 10
+    torch.manual_seed(0)
+    history = fit(small_model(), recipe(epochs=2, batch_size=8), (x[:8], y[:8]), (x[8:], y[8:]), device="cpu",
+                  progress=False)
+    assert [h["epoch"] for h in history] == [1, 2] and all(0 <= h["val_accuracy"] <= 1 for h in history)
 
 
-def test_smoke_setting_trains_briefly_into_a_temporary_folder(monkeypatch):
-    monkeypatch.setenv(train.SMOKE_ENV, "1")
-    seen = []
-    real = train.train_variant
-    monkeypatch.setattr(train, "train_variant", lambda name, **kw: seen.append(kw) or real(name, **kw))
-    assert train.train_or_load("compact") == weights.read_meta("compact")
-    (kw,) = seen
-    assert kw["limit"] <= 1000 and kw["max_batches"] <= 5 and "weights" not in str(kw["out"])
-    assert not Path(kw["out"]).exists()  # deleted afterwards
+TINY = dict(max_batches=2, progress=False)
+TINY_DATA = {500: mnist(500), 600: mnist(600)}
 
 
-TINY = dict(limit=500, max_batches=2, progress=False)
-
-
-def fit_small(epochs=1, seed=0, **kw):
-    """A tiny run of the small CNN: (its history, its final weights)."""
+def fit_small(epochs=1, seed=0, limit=500, **kw):
+    """A tiny run of the small CNN on the first `limit` images: (its history, its final weights)."""
     torch.manual_seed(0)
     model = small_model()
-    history = fit(model, recipe(epochs=epochs), seed=seed, device="cpu", **{**TINY, **kw})
+    history = fit(model, recipe(epochs=epochs), *TINY_DATA[limit], seed=seed, device="cpu", **{**TINY, **kw})
     return history, model.state_dict()
 
 
@@ -131,10 +129,10 @@ def test_a_dry_run_keeps_a_real_runs_checkpoint(tmp_path):
     v = VARIANTS["compact"]
     checkpoint = tmp_path / "compact.ckpt.pt"
     torch.manual_seed(0)
-    fit(build(v.arch, v.args), replace(v.recipe, epochs=2), checkpoint=checkpoint, device="cpu", limit=600,
+    fit(build(v.arch, v.args), replace(v.recipe, epochs=2), *TINY_DATA[600], checkpoint=checkpoint, device="cpu",
         max_batches=3, progress=False)
     real = checkpoint.read_bytes()
-    meta = train.train_variant("compact", out=tmp_path, epochs=1, device="cpu", **TINY)
+    meta = train.train_variant("compact", out=tmp_path, epochs=1, device="cpu", limit=500, **TINY)
     assert len(meta["history"]) == 1 and meta["smoke"]
     assert (tmp_path / "compact.ckpt.pt.stale").read_bytes() == real
     weights.load("compact", tmp_path)

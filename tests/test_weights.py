@@ -8,7 +8,7 @@ from digitlib import weights
 from digitlib.data import data_checksum, load_mnist
 from digitlib.errors import DigitlibError
 from digitlib.models import VARIANTS, build
-from digitlib.train import evaluate
+from digitlib.infer import evaluate
 
 TARGETS = {"best": 0.996, "fast": 0.99, "fc": 0.983}  # every other variant: 0.98
 

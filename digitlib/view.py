@@ -1,0 +1,129 @@
+"""What the dashboard shows for the digits read: texts, probability bars, crops and pictures, as plain values.
+
+No widgets here: `shown()` turns predictions into a `Shown`, and digitlib.dashboard only copies it into its widgets.
+"""
+
+import base64
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from matplotlib import colormaps
+from PIL import Image
+
+from digitlib.constants import IMAGE_SIZE, NUM_CLASSES
+from digitlib.explain import feature_maps, most_active, occlusion
+from digitlib.answers import percent, verdict
+
+FEATURES_SHOWN = 8  # channels shown per conv layer: the most active, as in digitlib.plots.feature_maps
+INVITE = "Draw a digit, or a number such as 2026, with the mouse, a finger or a pen."
+NOT_FOUND = "No digit found: draw a little bigger or bolder."
+
+
+@dataclass
+class Shown:
+    """The texts and HTML of one reading; x: the [1, 28, 28] input the pictures explain, or None."""
+
+    digit: str
+    status: str
+    bars: str
+    number: str
+    crops: str
+    x: torch.Tensor | None
+
+
+def main_reading(digits):
+    """The digit the views explain: the only one, or of a number the one with the most ink."""
+    return max(digits, key=lambda p: float(p.x.sum()))
+
+
+def shown(digits, drawn):
+    """What to show for the Predictions read (left to right); drawn: whether there is anything to read at all."""
+    if not digits:
+        return Shown("", NOT_FOUND if drawn else INVITE, bars_html(np.zeros(NUM_CLASSES)), "", "", None)
+    main = main_reading(digits)
+    number = "".join(str(p.digit) for p in digits)
+    if len(digits) == 1:
+        return Shown(number, verdict(main.probs).capitalize(), bars_html(main.probs), number, "", main.x)
+    status = (f"{len(digits)} digits: the views show the one with the most ink, read as {main.digit} "
+              f"({verdict(main.probs)}).")
+    return Shown("", status, bars_html(main.probs), number, "".join(crop_html(p) for p in digits), main.x)
+
+
+def png(pixels, scale=1):
+    """PNG bytes of an [H, W] float array in [0, 1] (grey) or an [H, W, 3] uint8 array, enlarged without blur."""
+    if pixels.ndim == 2:
+        pixels = (np.clip(pixels, 0, 1) * 255).astype(np.uint8)
+    image = Image.fromarray(pixels)
+    if scale != 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def img(png_bytes):
+    return f'<img src="data:image/png;base64,{base64.b64encode(png_bytes).decode()}">'
+
+
+def seen_png(x):
+    """The input the network saw, enlarged; a small blank without one."""
+    return png(np.zeros((IMAGE_SIZE, IMAGE_SIZE))) if x is None else png(x[0].numpy(), scale=5)
+
+
+def overlay(x, heat):
+    """The input in grey with a heat map blended over it, as RGB uint8 [28, 28, 3]."""
+    grey = np.repeat(x[..., None], 3, -1)
+    hot = colormaps["inferno"](heat)[..., :3]
+    return ((0.45 * grey + 0.75 * hot).clip(0, 1) * 255).astype(np.uint8)
+
+
+def heat_png(model, x):
+    """What decided the reading of x (occlusion) over the input, enlarged; a small blank without an input."""
+    return seen_png(None) if x is None else png(overlay(x[0].numpy(), occlusion(model, x).numpy()), scale=5)
+
+
+def bars_html(probs):
+    """The ten probabilities as a bar table, top three in bold, worded like the status line."""
+    top3 = set(np.argsort(probs)[-3:]) if probs.any() else set()
+    rows = "".join(
+        f'<tr class="{"top" if d in top3 else ""}"><td>{d}</td>'
+        f'<td style="width:160px"><div class="bar" style="width:{max(p * 100, 0.5):.1f}%"></div></td>'
+        f"<td>{percent(p)}</td></tr>"
+        for d, p in enumerate(probs)
+    )
+    return f'<table class="digit-bars">{rows}</table>'
+
+
+def crop_html(p):
+    """One digit of a number: what the network saw and what it read."""
+    return (f'<div style="display:inline-block;text-align:center;margin-right:8px">{img(png(p.x[0].numpy(), scale=2))}'
+            f"<br><b>{p.digit}</b> {verdict(p.probs)}</div>")
+
+
+def tile(maps, cell=56):
+    """The FEATURES_SHOWN most active channels of one conv layer's activations [C, H, W] side by side, each
+    scaled to [0, 1]."""
+    maps = maps[torch.as_tensor(most_active(maps, FEATURES_SHOWN))].numpy()
+    lo, hi = maps.min((1, 2), keepdims=True), maps.max((1, 2), keepdims=True)
+    maps = (maps - lo) / np.maximum(hi - lo, 1e-6)
+    h, w = maps.shape[1:]
+    row = np.ones((h, len(maps) * (w + 1) - 1), np.float32)
+    for i, m in enumerate(maps):
+        row[:, i * (w + 1) : i * (w + 1) + w] = m
+    return png(row, scale=max(1, cell // h))
+
+
+def features_html(name, model, x):
+    """The feature maps of every conv layer of model (called name) for input x, one row per layer; "" without x."""
+    if x is None:
+        return ""
+    maps = feature_maps(model, x)
+    if not maps:
+        return f"{name} is fully connected: it has no conv layers to show."
+    return "".join(
+        f"<div>conv {i + 1}: {len(m)} channels, {m.shape[1]}x{m.shape[2]}"
+        f"{f' (the {FEATURES_SHOWN} most active)' if len(m) > FEATURES_SHOWN else ''}</div>{img(tile(m))}"
+        for i, m in enumerate(maps)
+    )
