@@ -38,8 +38,9 @@ RULE_THICKNESS = 5  # and are at most this many pixels thick;
 RULE_MARGIN = 1.25  # where a stroke crosses a line, it is this much darker than the line
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
 TOUCHING = 0.6  # a piece of ink wider than this times its height may be digits that touch,
-WIDEST_DIGIT = 1.2  # and one wider than this is (WIDEST_LONE_DIGIT when it is all there is:
-WIDEST_LONE_DIGIT = 1.5  # people write a lone digit wide more often than two digits that touch);
+WIDEST_DIGIT = 1.2  # and one wider than this is;
+LONE_DIGIT = 1.0  # the same two for the only piece in the picture, which is more often one digit written wide
+WIDEST_LONE_DIGIT = 1.5  # than digits that touch;
 CUT_ZONE = 0.2  # it is cut no nearer its ends than this fraction of its width,
 CUT_CANDIDATES = 3  # at one of its this many thinnest columns
 
@@ -302,18 +303,18 @@ def cuts(mask):
     return [left + c for c in chosen]
 
 
-def separate(ink, mask, score, height):
+def separate(ink, mask, score, height, widest=WIDEST_DIGIT):
     """Inputs for a piece of ink that may hold touching digits, cut where the model reads the parts best.
 
     score: a function from a list of inputs to how well the model reads them (higher is better). height: the
-    number's height. A piece narrower than TOUCHING times that is one digit, one wider than WIDEST_DIGIT times it is
+    number's height. A piece narrower than TOUCHING times that is one digit, one wider than `widest` times it is
     more than one; in between, the model's reading decides. Each part is cut again by the same rule.
     """
     cols = np.flatnonzero(mask.any(0))
     aspect = (cols[-1] + 1 - cols[0]) / height
     if aspect <= TOUCHING:
         return [to_mnist(ink, mask)]
-    options = [[to_mnist(ink, mask)]] if aspect <= WIDEST_DIGIT else []
+    options = [[to_mnist(ink, mask)]] if aspect <= widest else []
     column = np.arange(mask.shape[1])[None]
     for c in cuts(mask):
         parts = [mask & (column < c), mask & (column >= c)]
@@ -330,6 +331,9 @@ def to_mnist_inputs(image, score):
     if not mask.any():
         return []
     rows, groups = np.flatnonzero(mask.any(1)), split_digits(mask)
-    if len(groups) == 1 and mask.any(0).sum() <= WIDEST_LONE_DIGIT * (rows[-1] + 1 - rows[0]):
-        return [to_mnist(ink, mask)]  # a lone piece of ink no wider than a wide digit: a digit, however it might be cut
-    return [x for m in groups for x in separate(ink, m, score, rows[-1] + 1 - rows[0])]
+    height = rows[-1] + 1 - rows[0]
+    if len(groups) == 1:  # all there is: a wide digit, or digits that touch
+        if np.ptp(np.flatnonzero(mask.any(0))) + 1 <= LONE_DIGIT * height:
+            return [to_mnist(ink, mask)]
+        return separate(ink, mask, score, height, widest=WIDEST_LONE_DIGIT)
+    return [x for m in groups for x in separate(ink, m, score, height)]
