@@ -33,7 +33,7 @@ REPORT = ("import json, sys, psutil\nm = psutil.Process().memory_full_info()\n"
 def latency(model, repeats):
     """Median and minimum microseconds for the probabilities of one drawing, both runtimes interleaved."""
     torch.set_num_threads(1)
-    x = to_mnist_input(mnist_digits("test")[0][0])[None]
+    x = torch.from_numpy(to_mnist_input(mnist_digits("test")[0][0])[None])
     runtimes = {"onnxruntime": lambda: OnnxModel(model, threads=1).probs, "torch": lambda: Predictor(model).probs}
     runtimes = {k: make() for k, make in runtimes.items()}
     inputs = {"onnxruntime": x.numpy(), "torch": x}

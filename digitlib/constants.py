@@ -32,3 +32,5 @@ CLASSES = tuple(str(d) for d in range(NUM_CLASSES))
 # notebooks/01_data_exploration derives them from the data.
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
+
+DEFAULT_MODEL = "best"  # the shipped model the CLI and the dashboard read with unless told otherwise

@@ -3,9 +3,13 @@
 `DigitDashboard().widget` is the whole app; its state (strokes, model, current picture) lives on the object, and what
 it shows is computed by digitlib.view.
 Strokes are drawn on the canvas as they come; the reading happens once, when a stroke ends, from a clean
-rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back.
+rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The digit is shown
+first; the pictures that explain it follow, unless a newer stroke has made them stale.
+The kernel reads with ONNX Runtime (digitlib.onnx_model.OnnxPredictor) and never imports torch: a visitor's kernel
+stays small.
 """
 
+import asyncio
 import functools
 import html
 import math
@@ -18,11 +22,10 @@ from ipycanvas import Canvas, hold_canvas
 from PIL import Image, ImageDraw
 
 from digitlib import view
+from digitlib.constants import DEFAULT_MODEL
 from digitlib.errors import DigitlibError
-from digitlib.models import DEFAULT_MODEL
-from digitlib.predict import Predictor
-from digitlib.preprocess import open_image
-from digitlib.weights import shipped
+from digitlib.images import open_image
+from digitlib.onnx_model import OnnxPredictor, shipped
 
 WIDTH, HEIGHT = 560, 280  # room for a number such as 2026; one digit can go anywhere
 PEN = 18  # default pen width, canvas pixels
@@ -77,7 +80,8 @@ class DigitDashboard:
     """Canvas, controls and views; `widget` is the app."""
 
     def __init__(self, model=DEFAULT_MODEL):
-        self.predictor = Predictor(model)
+        self.predictor = OnnxPredictor(model)
+        self.generation = 0  # counts readings and strokes begun: explaining an older reading is stale work
         self.strokes = []  # [(pen width, [(x, y), ...]), ...]
         self.picture = None  # an uploaded PIL image, shown and read instead of the strokes
         self.pen_down = False
@@ -142,6 +146,7 @@ class DigitDashboard:
             self.say(f"A drawing holds {MAX_STROKES} strokes: undo or clear to draw more.", error=True)
             return
         width = min(max(self.pen.value, PEN_RANGE[0]), PEN_RANGE[1])  # the slider's bounds are synced from the page too
+        self.generation += 1
         self.pen_down = True
         self.strokes.append((width, [point]))
         c = self.canvas
@@ -227,7 +232,7 @@ class DigitDashboard:
 
     @guarded
     def switch_model(self, change):
-        self.predictor = Predictor(change["new"])
+        self.predictor = OnnxPredictor(change["new"])
         self.show()
 
     @guarded
@@ -251,16 +256,39 @@ class DigitDashboard:
         self.status.value = f'<span class="error">{text}</span>' if error else text
 
     def show(self):
-        """Read the current picture and copy what digitlib.view makes of it into the widgets."""
+        """Read the current picture and copy what digitlib.view makes of it into the widgets: the digit, status and
+        bars at once, the pictures that explain it once the events already waiting have been handled."""
+        self.generation += 1
         drawn = self.picture is not None or bool(self.strokes)
         digits = self.predictor.predict_number(self.picture if self.picture is not None else self.render()) if drawn else []
         shown = view.shown(digits, drawn)
         self.digit.value, self.number.value = shown.digit, shown.number
         self.bars.value, self.crops.value = shown.bars, shown.crops
         self.say(shown.status)
-        model = self.predictor.model
-        self.seen.value, self.heat.value = view.seen_png(shown.x), view.heat_png(model, shown.x)
-        self.features.value = view.features_html(self.predictor.name, model, shown.x)
+        later(self.explain, self.generation, shown.x)
+
+    @guarded
+    def explain(self, generation, x):
+        """Show what the network saw for the reading numbered generation, what decided it and its feature maps;
+        each step is skipped once a newer stroke or reading has begun."""
+        steps = [(self.seen, lambda: view.seen_png(x)),
+                 (self.heat, lambda: view.heat_png(x, None if x is None else self.predictor.occlusion(x))),
+                 (self.features, lambda: view.features_html(self.predictor.name,
+                                                            None if x is None else self.predictor.feature_maps(x)))]
+        for widget, make in steps:
+            if generation != self.generation:
+                return
+            widget.value = make()
+
+
+def later(callback, *args):
+    """Call callback(*args) on the kernel's event loop once the messages already received are handled (a stroke
+    begun meanwhile then makes it stale); at once where no event loop runs (tests, scripts)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return callback(*args)
+    loop.call_soon(callback, *args)
 
 
 def labelled(widget, css_class):

@@ -1,12 +1,12 @@
 """What a network looks at: filters, conv feature maps, penultimate features, and which pixels decided (via captum)."""
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from captum.attr import LayerAttribution, LayerGradCam, NoiseTunnel, Occlusion, Saliency
 from torch import nn
 
 from digitlib.constants import IMAGE_SIZE
+from digitlib.explain_np import most_active  # noqa: F401 -- numpy only, shared with the dashboard
 from digitlib.infer import predict_logits
 
 
@@ -38,11 +38,6 @@ def feature_maps(model, x):
         for h in hooks:
             h.remove()
     return maps
-
-
-def most_active(maps, k=8):
-    """Indices of the k channels of one layer's activations [C, H, W] with the highest mean, most active first."""
-    return np.argsort(-np.asarray(maps).reshape(len(maps), -1).mean(1), kind="stable")[:k]
 
 
 def activation_heatmaps(maps):

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from digitlib.constants import IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES
+from digitlib.constants import DEFAULT_MODEL, IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES  # noqa: F401
 from digitlib.errors import DigitlibError
 
 
@@ -152,7 +152,6 @@ VARIANTS = {
                 Recipe(epochs=20, lr=3e-3, label_smoothing=0.1, augment=AFFINE)),
     ]
 }
-DEFAULT_MODEL = "best"
 
 
 def variant(name):

@@ -13,8 +13,10 @@ import numpy as np
 import onnxruntime as ort
 
 from digitlib import answers
-from digitlib.constants import IMAGE_SIZE, WEIGHTS_DIR
+from digitlib.constants import DEFAULT_MODEL, IMAGE_SIZE, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
+from digitlib.explain_np import occlusion
+from digitlib.reader import Reader
 
 INPUT = "x"
 LOGITS = "logits"
@@ -27,6 +29,11 @@ TEMPERATURE_KEY = "temperature"  # NAME.json's, for probabilities
 
 def onnx_path(name, folder=WEIGHTS_DIR):
     return Path(folder) / f"{name}.onnx"
+
+
+def shipped(folder=WEIGHTS_DIR):
+    """Names of the models with a NAME.onnx in folder, sorted."""
+    return sorted(path.stem for path in Path(folder).glob("*.onnx"))
 
 
 def export_hint(name, folder=WEIGHTS_DIR):
@@ -107,3 +114,25 @@ class OnnxModel:
     def feature_maps(self, x):
         """The activation after each conv layer for inputs x [N, 1, 28, 28]: a list of [N, C, H, W] arrays."""
         return self.run(x)[1]
+
+
+class OnnxPredictor(Reader):
+    """Reads digits like digitlib.predict.Predictor (same preprocessing, temperature and cutting of numbers; see
+    digitlib.reader) with NAME.onnx run by ONNX Runtime, and shows what decided a reading: without torch."""
+
+    def __init__(self, model=DEFAULT_MODEL, weights_dir=WEIGHTS_DIR, threads=1):
+        self.name = model
+        self.model = OnnxModel(model, weights_dir, threads=threads)
+        self.temperature = self.model.temperature
+
+    def probs(self, x):
+        """Class probabilities [N, 10] for inputs [N, 1, 28, 28]."""
+        return self.model.probs(x)
+
+    def feature_maps(self, x):
+        """The activation after each conv layer for one input x [1, 28, 28]: a list of [C, H, W] arrays."""
+        return [m[0] for m in self.model.feature_maps(x[None])]
+
+    def occlusion(self, x):
+        """Occlusion sensitivity [28, 28] in [0, 1] of the reading of x [1, 28, 28], as digitlib.explain.occlusion."""
+        return occlusion(self.model.logits, x)

@@ -1,29 +1,15 @@
-"""Read a digit from any image with a shipped model."""
+"""Read a digit from any image with a shipped model, in PyTorch."""
 
-from dataclasses import dataclass
-
-import numpy as np
 import torch
 
 from digitlib import answers, weights
-from digitlib.constants import WEIGHTS_DIR
-from digitlib.models import DEFAULT_MODEL, variant
-from digitlib.preprocess import to_mnist_input, to_mnist_inputs
-
-CUT_COST = 0.1  # nats; see Predictor.reading_score
+from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
+from digitlib.models import variant
+from digitlib.reader import CUT_COST, Prediction, Reader  # noqa: F401 -- Prediction and CUT_COST are read from here too
 
 
-@dataclass
-class Prediction:
-    """digit: the class read, or None when the image holds no digit; probs: [10] or None; x: the [1, 28, 28] input seen."""
-
-    digit: int | None
-    probs: np.ndarray | None
-    x: torch.Tensor | None
-
-
-class Predictor:
-    """A shipped model, loaded once (cached per process), that reads digits from images.
+class Predictor(Reader):
+    """A shipped model, loaded once (cached per process), that reads digits from images (see digitlib.reader).
 
     Its probabilities are temperature-scaled with the temperature fitted on the validation split and stored
     beside the weights, so that "90% sure" is right about 90% of the time.
@@ -37,26 +23,5 @@ class Predictor:
 
     @torch.inference_mode()
     def probs(self, x):
-        """Class probabilities [N, 10] for inputs [N, 1, 28, 28]."""
-        return answers.probs(self.model(x), self.temperature).numpy()
-
-    def predict(self, image):
-        """Prediction for one image (path, bytes, array or PIL image); DigitlibError if it is unreadable."""
-        x = to_mnist_input(image)
-        if x is None:
-            return Prediction(None, None, None)
-        probs = self.probs(x[None])[0]
-        return Prediction(int(probs.argmax()), probs, x)
-
-    def reading_score(self, xs):
-        """How well the model reads a list of inputs as digits: the mean log-probability of its readings, less
-        CUT_COST for each digit beyond the first (so a digit is not cut into confident-looking slivers)."""
-        return float(np.log(self.probs(torch.stack(xs)).max(1)).mean()) - CUT_COST * (len(xs) - 1)
-
-    def predict_number(self, image):
-        """One Prediction per digit of a written number such as 2026, left to right; [] when there is none."""
-        xs = to_mnist_inputs(image, score=self.reading_score)
-        if not xs:
-            return []
-        probs = self.probs(torch.stack(xs))
-        return [Prediction(int(p.argmax()), p, x) for p, x in zip(probs, xs)]
+        """Class probabilities [N, 10] (numpy) for inputs [N, 1, 28, 28] (a tensor or a numpy array)."""
+        return answers.probs(self.model(torch.as_tensor(x)), self.temperature).numpy()

@@ -9,13 +9,12 @@ import functools
 import math
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 from scipy import ndimage
 
 from digitlib.constants import DIGIT_BOX, IMAGE_SIZE
 from digitlib.images import open_image
+from digitlib.resample import resize
 
 MAX_SIDE = 560  # larger images are shrunk to this before any work
 WORK_SCALE = 4  # thickness is measured and adjusted at 4x the 20x20 box (80 px)
@@ -176,12 +175,6 @@ def stroke_width(ink):
     return 2 * mask.sum() / max(boundary.sum(), 1)
 
 
-def resize(ink, height, width):
-    """Antialiased resize of a 2-D float array."""
-    t = torch.from_numpy(np.ascontiguousarray(ink, dtype=np.float32))[None, None]
-    return F.interpolate(t, size=(height, width), mode="bilinear", antialias=True, align_corners=False)[0, 0].numpy()
-
-
 def fit_box(ink, box):
     """Crop ink to its bounding box and scale it so the longer side is `box` pixels, keeping the aspect ratio."""
     rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
@@ -242,12 +235,12 @@ def even_ink(ink, size):
 
 
 def to_mnist(ink, mask):
-    """The [1, 28, 28] MNIST-style input for the ink under mask."""
+    """The [1, 28, 28] float32 MNIST-style input for the ink under mask."""
     work = fit_box(ink * ndimage.binary_dilation(mask, iterations=2), DIGIT_BOX * WORK_SCALE)
     work = match_stroke(even_ink(work, round(MNIST_STROKE * WORK_SCALE)), MNIST_STROKE * WORK_SCALE)
     digit = fit_box(np.where(work > 0.05, work, 0), DIGIT_BOX)
     digit = np.clip(digit / max(digit.max(), 1e-6), 0, 1)
-    return torch.from_numpy(place_by_mass(digit))[None]
+    return place_by_mass(digit)[None]
 
 
 def find_ink(image):
@@ -265,20 +258,21 @@ def stages(image):
     """What to_mnist_input makes of a picture, step by step, for showing: {step: image}."""
     picture = open_image(image)
     ink, mask = find_ink(picture)
-    x = to_mnist(ink, mask)[0].numpy() if mask.any() else np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
+    x = to_mnist(ink, mask)[0] if mask.any() else np.zeros((IMAGE_SIZE, IMAGE_SIZE), np.float32)
     return {"picture": picture.convert("RGB"), "ink": ink, "the digit's ink": ink * mask, "network input": x}
 
 
 def naive_input(image):
     """What a typical demo feeds the network instead: the picture squeezed to 28x28 in grey, inverted if its ground
-    is light. [1, 28, 28] in [0, 1]."""
+    is light. [1, 28, 28] float32 in [0, 1]."""
     small = open_image(image).convert("L").resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
     gray = np.asarray(small, dtype=np.float32) / 255
-    return torch.from_numpy(1 - gray if np.median(border(gray)) > 0.5 else gray)[None]
+    return (1 - gray if np.median(border(gray)) > 0.5 else gray)[None]
 
 
 def to_mnist_input(image):
-    """The 28x28 tensor [1, 28, 28] in [0, 1] the network sees for an image, or None when there is no digit.
+    """The 28x28 input [1, 28, 28] (float32 numpy, in [0, 1]) the network sees for an image, or None when there is
+    no digit; torch.from_numpy makes it a tensor.
 
     image: a path, bytes, numpy array or PIL image of any size; dark-on-light or light-on-dark; with or without
     transparency. Raises DigitlibError for data that is not a readable image.

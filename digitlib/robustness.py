@@ -39,9 +39,9 @@ DISTORTIONS = {
 
 
 def as_input(image):
-    """to_mnist_input for one image; a blank [1, 28, 28] when it finds no digit."""
+    """to_mnist_input for one image as a tensor; a blank [1, 28, 28] when it finds no digit."""
     x = to_mnist_input(image)
-    return x if x is not None else torch.zeros(1, IMAGE_SIZE, IMAGE_SIZE)
+    return torch.from_numpy(x) if x is not None else torch.zeros(1, IMAGE_SIZE, IMAGE_SIZE)
 
 
 def preprocessed(x):
@@ -67,7 +67,7 @@ def real_conditions(model, mnist, n=30, seed=0, sources=("templates", "mnist")):
     for condition in synth.CONDITIONS:
         samples = synth.samples(condition, n, seed=seed, mnist=mnist, sources=sources)
         y = torch.tensor([label for _, label, _ in samples])
-        naive = torch.stack([naive_input(image) for image, _, _ in samples])
+        naive = torch.stack([torch.from_numpy(naive_input(image)) for image, _, _ in samples])
         ours = torch.stack([as_input(image) for image, _, _ in samples])
         rows.append(dict(condition=condition, naive=evaluate(model, naive, y)[1], preprocessed=evaluate(model, ours, y)[1]))
     return rows

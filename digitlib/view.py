@@ -1,6 +1,7 @@
 """What the dashboard shows for the digits read: texts, probability bars, crops and pictures, as plain values.
 
 No widgets here: `shown()` turns predictions into a `Shown`, and digitlib.dashboard only copies it into its widgets.
+Numpy and PIL only: the dashboard's kernel runs without torch and matplotlib.
 """
 
 import base64
@@ -8,29 +9,30 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from matplotlib import colormaps
 from PIL import Image
 
-from digitlib.constants import IMAGE_SIZE, NUM_CLASSES
-from digitlib.explain import feature_maps, most_active, occlusion
 from digitlib.answers import percent, verdict
+from digitlib.constants import IMAGE_SIZE, NUM_CLASSES
+from digitlib.explain_np import most_active
 
 FEATURES_SHOWN = 8  # channels shown per conv layer: the most active, as in digitlib.plots.feature_maps
 INVITE = "Draw a digit, or a number such as 2026, with the mouse, a finger or a pen."
 NOT_FOUND = "No digit found: draw a little bigger or bolder."
+# matplotlib's "inferno" at 9 evenly spaced points, interpolated linearly between them
+INFERNO = np.array([[0, 0, 4], [33, 12, 74], [87, 16, 110], [138, 34, 106], [188, 55, 84], [228, 90, 49],
+                    [249, 142, 9], [249, 203, 53], [252, 255, 164]]) / 255
 
 
 @dataclass
 class Shown:
-    """The texts and HTML of one reading; x: the [1, 28, 28] input the pictures explain, or None."""
+    """The texts and HTML of one reading; x: the [1, 28, 28] input (numpy) the pictures explain, or None."""
 
     digit: str
     status: str
     bars: str
     number: str
     crops: str
-    x: torch.Tensor | None
+    x: np.ndarray | None
 
 
 def main_reading(digits):
@@ -69,19 +71,26 @@ def img(png_bytes):
 
 def seen_png(x):
     """The input the network saw, enlarged; a small blank without one."""
-    return png(np.zeros((IMAGE_SIZE, IMAGE_SIZE))) if x is None else png(x[0].numpy(), scale=5)
+    return png(np.zeros((IMAGE_SIZE, IMAGE_SIZE))) if x is None else png(x[0], scale=5)
+
+
+def inferno(values):
+    """RGB floats [..., 3] for values in [0, 1], coloured dark purple to pale yellow."""
+    at = np.linspace(0, 1, len(INFERNO))
+    return np.stack([np.interp(values, at, INFERNO[:, c]) for c in range(3)], -1)
 
 
 def overlay(x, heat):
     """The input in grey with a heat map blended over it, as RGB uint8 [28, 28, 3]."""
     grey = np.repeat(x[..., None], 3, -1)
-    hot = colormaps["inferno"](heat)[..., :3]
+    hot = inferno(heat)
     return ((0.45 * grey + 0.75 * hot).clip(0, 1) * 255).astype(np.uint8)
 
 
-def heat_png(model, x):
-    """What decided the reading of x (occlusion) over the input, enlarged; a small blank without an input."""
-    return seen_png(None) if x is None else png(overlay(x[0].numpy(), occlusion(model, x).numpy()), scale=5)
+def heat_png(x, heat):
+    """What decided the reading of x [1, 28, 28]: its occlusion map heat [28, 28] over it, enlarged; a small blank
+    without an input."""
+    return seen_png(None) if x is None else png(overlay(x[0], heat), scale=5)
 
 
 def bars_html(probs):
@@ -98,14 +107,14 @@ def bars_html(probs):
 
 def crop_html(p):
     """One digit of a number: what the network saw and what it read."""
-    return (f'<div style="display:inline-block;text-align:center;margin-right:8px">{img(png(p.x[0].numpy(), scale=2))}'
+    return (f'<div style="display:inline-block;text-align:center;margin-right:8px">{img(png(p.x[0], scale=2))}'
             f"<br><b>{p.digit}</b> {verdict(p.probs)}</div>")
 
 
 def tile(maps, cell=56):
     """The FEATURES_SHOWN most active channels of one conv layer's activations [C, H, W] side by side, each
     scaled to [0, 1]."""
-    maps = maps[torch.as_tensor(most_active(maps, FEATURES_SHOWN))].numpy()
+    maps = np.asarray(maps)[most_active(maps, FEATURES_SHOWN)]
     lo, hi = maps.min((1, 2), keepdims=True), maps.max((1, 2), keepdims=True)
     maps = (maps - lo) / np.maximum(hi - lo, 1e-6)
     h, w = maps.shape[1:]
@@ -115,11 +124,11 @@ def tile(maps, cell=56):
     return png(row, scale=max(1, cell // h))
 
 
-def features_html(name, model, x):
-    """The feature maps of every conv layer of model (called name) for input x, one row per layer; "" without x."""
-    if x is None:
+def features_html(name, maps):
+    """The feature maps of every conv layer of the model called name, one row per layer: maps is a list of [C, H, W]
+    arrays, empty for a fully connected model; "" for None (no input)."""
+    if maps is None:
         return ""
-    maps = feature_maps(model, x)
     if not maps:
         return f"{name} is fully connected: it has no conv layers to show."
     return "".join(

@@ -1,12 +1,15 @@
 """The dashboard's logic without a browser: events go straight to the app object."""
 
 import io
+import subprocess
+import sys
 from datetime import datetime, timezone
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from digitlib.constants import ROOT
 from digitlib.dashboard import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH, DigitDashboard, dashboard
 from drawings import drawing
 from strokes import strokes
@@ -190,3 +193,51 @@ def test_a_move_after_clear_in_mid_stroke_is_ignored(app, no_failed_callback):
     page_sends(app, "mouse_move", x=20, y=20)
     page_sends(app, "mouse_up", x=20, y=20)
     assert app.strokes == []
+
+
+def test_the_dashboard_kernel_reads_and_explains_a_drawing_without_importing_torch():
+    """What notebooks/06_dashboard.ipynb runs, then a drawing read and explained, in a fresh interpreter: torch (and
+    matplotlib, captum) would add hundreds of MiB to every visitor's kernel."""
+    code = f"""
+import sys
+sys.path[:0] = [{str(ROOT / "tests" / "browser")!r}]
+from digitlib.dashboard import DigitDashboard, dashboard
+from strokes import strokes
+dashboard()
+app = DigitDashboard()
+for points in strokes(7):
+    app.stroke_start(*points[0])
+    for x, y in points[1:]:
+        app.stroke_move(x, y)
+    app.stroke_end()
+assert app.digit.value == "7" and app.heat.value and "conv 1" in app.features.value, app.status.value
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "matplotlib", "captum")))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_stroke_begun_before_the_explanation_runs_makes_it_stale(app):
+    draw(app, strokes(7))
+    pictures = app.seen.value, app.heat.value, app.features.value
+    generation = app.generation
+    app.stroke_start(10, 10)  # a new stroke: the explanation of reading `generation` is no longer wanted
+    app.explain(generation, None)
+    assert (app.seen.value, app.heat.value, app.features.value) == pictures
+    app.explain(app.generation, None)
+    assert app.features.value == ""
+
+
+def test_the_explanation_follows_the_reading_on_the_event_loop(app):
+    """In a kernel, the digit is shown first and the pictures once the waiting events are handled."""
+    import asyncio
+
+    async def stroke_then_wait():
+        draw(app, strokes(1))
+        shown_first = app.digit.value, app.features.value
+        await asyncio.sleep(0)
+        return shown_first, app.features.value
+
+    (digit, features_before), features_after = asyncio.run(stroke_then_wait())
+    assert digit == "1" and features_before == "" and features_after.count("<img") == 3

@@ -1,3 +1,4 @@
+import numpy as np
 import torch
 
 from digitlib import weights
@@ -68,3 +69,20 @@ def test_grad_cam_explains_the_class_asked_for():
     assert torch.equal(cam, grad_cam(model, x[0], target=int(y[0])))  # the predicted digit by default
     assert not torch.allclose(cam, grad_cam(model, x[0], target=(int(y[0]) + 1) % 10))
     assert grad_cam(weights.load("fc"), x[0]) is None
+
+
+def test_numpy_occlusion_from_onnx_logits_matches_captums():
+    """The dashboard explains with digitlib.explain_np.occlusion on ONNX Runtime's logits, without torch or captum."""
+    from digitlib.explain_np import occlusion as numpy_occlusion
+    from digitlib.onnx_model import OnnxModel
+
+    x, _ = load_mnist("test", limit=3)
+    for name in ("best", "fc"):
+        model, onnx = weights.load(name), OnnxModel(name)
+        for xi in x:
+            expected = occlusion(model, xi).numpy()
+            assert np.abs(numpy_occlusion(onnx.logits, xi.numpy()) - expected).max() < 1e-4
+            for target in (0, 9):
+                expected = occlusion(model, xi, target=target, window=5, stride=4).numpy()
+                actual = numpy_occlusion(onnx.logits, xi.numpy(), target=target, window=5, stride=4)
+                assert np.abs(actual - expected).max() < 1e-4

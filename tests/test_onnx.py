@@ -29,7 +29,7 @@ def inputs(mnist_test):
     images, _ = mnist_test
     x = torch.from_numpy(images[:200]).float().div(255)[:, None]  # as digitlib.data.load_mnist scales them
     drawn = [to_mnist_input(drawing(images[200 + i], style)) for i, style in enumerate(STYLES)]
-    return torch.cat([x, torch.stack(drawn)])
+    return torch.cat([x, torch.from_numpy(np.stack(drawn))])
 
 
 def copy_model(name, folder):

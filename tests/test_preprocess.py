@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
@@ -15,12 +14,12 @@ STYLES = ["plain", "inverted", "transparent", "thin", "thick", "small", "photo",
 @pytest.mark.parametrize("style", STYLES)
 def test_output_follows_the_mnist_convention(mnist_test, style):
     x = to_mnist_input(drawing(mnist_test[0][3], style))
-    assert x.shape == (1, 28, 28) and x.dtype == torch.float32
+    assert x.shape == (1, 28, 28) and x.dtype == np.float32
     assert x.min() == 0 and x.max() == 1
     assert x[0, 0].sum() == 0 and x[0, :, 0].sum() == 0  # black border: white digit on black
     rows, cols = np.flatnonzero(x[0].sum(1) > 0), np.flatnonzero(x[0].sum(0) > 0)
     assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 == 20  # the longer side fills the 20x20 box
-    assert np.allclose(ndimage.center_of_mass(x[0].numpy()), (14, 14), atol=0.75)
+    assert np.allclose(ndimage.center_of_mass(x[0]), (14, 14), atol=0.75)
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -34,14 +33,14 @@ def test_drawn_digits_are_read_like_mnist_digits(mnist_test, style):
 
 @pytest.mark.parametrize("style", ["thin", "thick"])
 def test_pen_width_is_brought_to_mnist_stroke(mnist_test, style):
-    x = to_mnist_input(drawing(mnist_test[0][1], style))[0].numpy()
+    x = to_mnist_input(drawing(mnist_test[0][1], style))[0]
     width = stroke_width(fit_box(x, 80)) / 4
     assert abs(width - MNIST_STROKE) < 1.0
 
 
 def test_an_mnist_digit_passes_through_nearly_unchanged(mnist_test):
     digit = mnist_test[0][0]
-    x = to_mnist_input(digit)[0].numpy()
+    x = to_mnist_input(digit)[0]
     assert np.corrcoef(x.ravel(), digit.ravel() / 255)[0, 1] > 0.85
 
 
@@ -66,7 +65,7 @@ def test_noise_and_a_stray_dot_are_not_a_digit():
 
 def test_rgb_and_grey_versions_of_a_drawing_agree(mnist_test):
     image = drawing(mnist_test[0][7], "plain")
-    assert torch.equal(to_mnist_input(image), to_mnist_input(image.convert("RGB")))
+    assert np.array_equal(to_mnist_input(image), to_mnist_input(image.convert("RGB")))
 
 
 @pytest.mark.parametrize("data, message", [(b"", "empty"), (b"hello, not a picture", "not a readable image")])
@@ -82,10 +81,27 @@ def test_a_tiny_picture_is_refused_with_a_message():
 
 def test_float_arrays_are_taken_as_pixels_in_0_1(mnist_test):
     digit = mnist_test[0][0]
-    assert torch.equal(to_mnist_input(digit / 255.0), to_mnist_input(digit))
+    assert np.array_equal(to_mnist_input(digit / 255.0), to_mnist_input(digit))
 
 
 def test_a_digit_filling_the_whole_picture_is_still_read(mnist_test):
     images, labels = mnist_test
     big = np.asarray(drawing(images[0], "thick"))[40:-40, 40:-40]  # strokes run into the borders
     assert Predictor("best").predict(big).digit == labels[0]
+
+
+def test_numpy_resize_gives_torchs_antialiased_bilinear_resize():
+    """digitlib.resample stands in for F.interpolate(antialias=True) so that the dashboard's kernel needs no torch."""
+    import torch
+    import torch.nn.functional as F
+
+    from digitlib.resample import resize
+
+    rng = np.random.default_rng(0)
+    for height, width, out_h, out_w in [(280, 560, 40, 80), (80, 35, 20, 9), (12, 30, 80, 77), (57, 300, 57, 21),
+                                        (200, 14, 80, 6), (90, 90, 20, 20), (33, 7, 80, 17), (1, 60, 9, 3)]:
+        ink = (rng.random((height, width)) * (rng.random((height, width)) < 0.4)).astype(np.float32)
+        expected = F.interpolate(torch.from_numpy(ink)[None, None], size=(out_h, out_w), mode="bilinear",
+                                 antialias=True, align_corners=False)[0, 0].numpy()
+        # the same to the bit with torch's x86 builds; other builds may round the last bit otherwise
+        np.testing.assert_allclose(resize(ink, out_h, out_w), expected, rtol=0, atol=1e-6)

@@ -1,11 +1,9 @@
 """What the dashboard shows, from predictions alone: no widgets, no browser, no shipped model."""
 
 import numpy as np
-import torch
 
-from digitlib.models import ConvNet, MLP
-from digitlib.predict import Prediction
-from digitlib.view import FEATURES_SHOWN, INVITE, NOT_FOUND, features_html, shown
+from digitlib.reader import Prediction
+from digitlib.view import FEATURES_SHOWN, INVITE, NOT_FOUND, features_html, heat_png, seen_png, shown
 
 
 def reading(digit, top, ink=1.0, second=None):
@@ -15,7 +13,7 @@ def reading(digit, top, ink=1.0, second=None):
         probs[:] = (1 - top) / 18
         probs[second] = (1 - top) / 2
     probs[digit] = top
-    x = torch.zeros(1, 28, 28)
+    x = np.zeros((1, 28, 28), np.float32)
     x[0, 10:18, 12:16] = ink
     return Prediction(digit, probs, x)
 
@@ -44,8 +42,15 @@ def test_a_number_shows_each_digit_and_explains_the_one_with_most_ink():
 
 
 def test_feature_maps_show_the_most_active_channels_of_each_conv_layer():
-    x = reading(1, 0.9).x
-    html = features_html("tiny", ConvNet(stages=((16,), (4,)), hidden=()).eval(), x)
+    rng = np.random.default_rng(0)
+    html = features_html("tiny", [rng.random((16, 28, 28), np.float32), rng.random((4, 14, 14), np.float32)])
     assert html.count("<img") == 2 and f"16 channels, 28x28 (the {FEATURES_SHOWN} most active)" in html
     assert "4 channels, 14x14</div>" in html
-    assert "fully connected" in features_html("mlp", MLP(), x) and features_html("mlp", MLP(), None) == ""
+    assert "fully connected" in features_html("mlp", []) and features_html("mlp", None) == ""
+
+
+def test_the_pictures_are_pngs_and_a_blank_without_an_input():
+    x, heat = reading(1, 0.9).x, np.linspace(0, 1, 28 * 28).reshape(28, 28)
+    for picture in (seen_png(x), heat_png(x, heat), seen_png(None), heat_png(None, None)):
+        assert picture.startswith(b"\x89PNG")
+    assert heat_png(x, heat) != seen_png(x) and heat_png(None, None) == seen_png(None)

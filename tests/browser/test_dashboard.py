@@ -106,7 +106,9 @@ def open_app(browser, url, **options):
 def app(browser, voila):
     page = open_app(browser, voila.url)
     wait_until_warm(voila)  # the pool refills after each visitor: measure the app, not a kernel starting beside it
-    yield App(page)
+    app = App(page)
+    app.voila = voila
+    yield app
     page.close()
 
 
@@ -137,7 +139,11 @@ def test_thirty_drawn_digits_are_read(app):
     record("drawn_digits", {"correct": correct, "of": 30, "misread": [r for r in results if r["shown"] != str(r["digit"])]})
     record("release_to_prediction_ms", {"median": float(np.median(latencies)), "p95": float(np.percentile(latencies, 95)),
                                         "max": float(np.max(latencies))})
+    # the kernel reads with ONNX Runtime and never imports torch: a visitor costs little memory, drawing included
+    uss = kernel_memory_mb(app.voila, "uss")
+    record("kernel_uss_mib_with_a_drawing", uss)
     assert correct >= 29
+    assert max(uss) <= 120, uss
     app.assert_no_traceback()
 
 
