@@ -1,6 +1,7 @@
 # make dashboard: set up, then serve the drawing dashboard at http://127.0.0.1:8866
 # make test:      set up (packages, MNIST, a browser), then run every test and every notebook (nbval)
 # make setup:     only create .venv and install the pinned dependencies and digitlib
+# make lint:      ruff's lint and format check over the package, tests, benchmarks and notebooks (pyproject.toml)
 # make onnx:      rewrite weights/NAME.onnx (what ONNX Runtime runs) from every shipped model's weights
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -39,6 +40,10 @@ fonts:
 # DIGITLIB_SMOKE=1: the notebooks' training cells also train every model briefly on a tiny subset (into a temporary folder)
 test: data browser fonts
 	DIGITLIB_SMOKE=1 $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 dashboard: setup
 	$(BIN)/voila notebooks/06_dashboard.ipynb --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser

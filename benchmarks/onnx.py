@@ -1,4 +1,5 @@
-"""ONNX Runtime against PyTorch for one drawing: latency of the probabilities on one thread, and a fresh process's memory.
+"""ONNX Runtime against PyTorch for one drawing: latency of the probabilities on one thread, and a fresh
+process's memory.
 
 Run on an otherwise idle machine: .venv/bin/python benchmarks/onnx.py [--model best] [--repeats 1000]
 """
@@ -20,14 +21,16 @@ from digitlib.synth import mnist_digits
 # Each runs in a fresh interpreter, reads one input, then reports its memory: ONNX Runtime alone, or torch.
 LOADERS = {
     "onnxruntime": "import numpy as np\nfrom digitlib.onnx_model import OnnxModel\n"
-                   "OnnxModel(MODEL).probs(np.zeros((1, 1, 28, 28), np.float32))",
+    "OnnxModel(MODEL).probs(np.zeros((1, 1, 28, 28), np.float32))",
     "torch (weights.load)": "import torch\nfrom digitlib.weights import load\ntorch.set_num_threads(1)\n"
-                            "load(MODEL)(torch.zeros(1, 1, 28, 28))",
+    "load(MODEL)(torch.zeros(1, 1, 28, 28))",
     "torch (Predictor)": "import torch\nfrom digitlib.predict import Predictor\ntorch.set_num_threads(1)\n"
-                         "Predictor(MODEL).probs(torch.zeros(1, 1, 28, 28))",
+    "Predictor(MODEL).probs(torch.zeros(1, 1, 28, 28))",
 }
-REPORT = ("import json, sys, psutil\nm = psutil.Process().memory_full_info()\n"
-          "print(json.dumps({'uss': m.uss, 'rss': m.rss, 'torch': 'torch' in sys.modules}))")
+REPORT = (
+    "import json, sys, psutil\nm = psutil.Process().memory_full_info()\n"
+    "print(json.dumps({'uss': m.uss, 'rss': m.rss, 'torch': 'torch' in sys.modules}))"
+)
 
 
 def latency(model, repeats):
@@ -47,13 +50,19 @@ def latency(model, repeats):
 
 
 def memory(model, code):
-    out = subprocess.run([sys.executable, "-c", code.replace("MODEL", repr(model)) + "\n" + REPORT],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code.replace("MODEL", repr(model)) + "\n" + REPORT],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     p.add_argument("--model", default="best", help="shipped model")
     p.add_argument("--repeats", type=int, default=1000, help="calls per runtime")
     args = p.parse_args()
@@ -61,8 +70,10 @@ def main():
         print(f"{args.model} probs, one drawing, 1 thread, {k:<12} median {median:7.0f} us, min {fastest:7.0f} us")
     for name, code in LOADERS.items():
         m = memory(args.model, code)
-        print(f"fresh process, {name:<21} USS {m['uss'] / 2**20:4.0f} MiB, RSS {m['rss'] / 2**20:4.0f} MiB "
-              f"(torch imported: {m['torch']})")
+        print(
+            f"fresh process, {name:<21} USS {m['uss'] / 2**20:4.0f} MiB, RSS {m['rss'] / 2**20:4.0f} MiB "
+            f"(torch imported: {m['torch']})"
+        )
 
 
 if __name__ == "__main__":

@@ -31,9 +31,14 @@ def bench_fast(seeds):
             meta = train_variant("fast", seed=seed, out=out, progress=False)
             seconds.append(meta["train_seconds"])
             accuracy.append(meta["test_accuracy"] * 100)
-            print(f"  fast seed {seed}: {meta['train_seconds']:.2f}s, test accuracy {meta['test_accuracy']:.2%}", flush=True)
-    print(f"fast, 1 epoch, {seeds} seeds, {torch.get_num_threads()} threads: training {summary(seconds, 's')}; "
-          f"test accuracy {summary(accuracy, '%')}")
+            print(
+                f"  fast seed {seed}: {meta['train_seconds']:.2f}s, test accuracy {meta['test_accuracy']:.2%}",
+                flush=True,
+            )
+    print(
+        f"fast, 1 epoch, {seeds} seeds, {torch.get_num_threads()} threads: training {summary(seconds, 's')}; "
+        f"test accuracy {summary(accuracy, '%')}"
+    )
 
 
 def drawing(path):
@@ -62,8 +67,10 @@ def bench_predict(repeats, model, make, name):
             start = time.perf_counter()
             predictor.predict(path)
             ms.append((time.perf_counter() - start) * 1000)
-    print(f"predict {model} on {name}, model loaded, {repeats} runs: {summary(ms, ' ms')}, "
-          f"p95 {np.percentile(ms, 95):.2f} ms")
+    print(
+        f"predict {model} on {name}, model loaded, {repeats} runs: {summary(ms, ' ms')}, "
+        f"p95 {np.percentile(ms, 95):.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,16 @@ def cmd_train(args):
     limit, max_batches = (1000, 2) if args.dry_run else (None, None)
     keep = args.out is not None or not args.dry_run
     with train_folder(args) as out:
-        meta = train_variant(args.model, epochs=args.epochs, seed=args.seed, out=out, device=args.device,
-                             limit=limit, max_batches=max_batches, progress=not args.json)
+        meta = train_variant(
+            args.model,
+            epochs=args.epochs,
+            seed=args.seed,
+            out=out,
+            device=args.device,
+            limit=limit,
+            max_batches=max_batches,
+            progress=not args.json,
+        )
     weights_path = f"{out}/{args.model}.safetensors" if keep else None
     if args.json:
         keys = ["model", "epochs", "seed", "train_seconds", "test_accuracy"]
@@ -45,8 +53,10 @@ def cmd_train(args):
         wrote = f"wrote {weights_path}" if keep else "wrote to a temporary folder, now deleted (--out keeps the files)"
         if keep and Path(out).resolve() != WEIGHTS_DIR.resolve():
             wrote += f" (use it with --weights {out})"
-        print(f"{args.model}: test accuracy {meta['test_accuracy']:.2%} after {meta['epochs']} epochs, "
-              f"{meta['train_seconds']:.1f}s of training on {meta['device']}; {wrote}")
+        print(
+            f"{args.model}: test accuracy {meta['test_accuracy']:.2%} after {meta['epochs']} epochs, "
+            f"{meta['train_seconds']:.1f}s of training on {meta['device']}; {wrote}"
+        )
 
 
 def cmd_evaluate(args):
@@ -83,8 +93,12 @@ def predict_row(predictor, file, number=False):
         image = open_image(file, name)
         if number:
             digits = [{"digit": p.digit, "probabilities": rounded(p.probs)} for p in predictor.predict_number(image)]
-            return {"file": name, "number": "".join(str(d["digit"]) for d in digits) or None, "digits": digits,
-                    "error": None}
+            return {
+                "file": name,
+                "number": "".join(str(d["digit"]) for d in digits) or None,
+                "digits": digits,
+                "error": None,
+            }
         p = predictor.predict(image)
         probs = None if p.probs is None else rounded(p.probs)
         return {"file": name, "digit": p.digit, "probabilities": probs, "error": None}
@@ -144,26 +158,44 @@ def cmd_models(args):
         except DigitlibError:
             accuracy = None  # not trained yet
         model = build(v.arch, v.args)
-        rows.append(dict(name=name, kind=model.kind, params=count_params(model), test_accuracy=accuracy,
-                         default=name == DEFAULT_MODEL, description=v.description))
+        rows.append(
+            dict(
+                name=name,
+                kind=model.kind,
+                params=count_params(model),
+                test_accuracy=accuracy,
+                default=name == DEFAULT_MODEL,
+                description=v.description,
+            )
+        )
     if args.json:
         print_json(rows)
         return
     for r in rows:
         acc = f"{r['test_accuracy']:.2%}" if r["test_accuracy"] is not None else "no weights"
-        print(f"{r['name']:<8} {r['kind']:<4} {r['params']:>9,} params  {acc:>10}  {'(default) ' if r['default'] else ''}{r['description']}")
+        print(
+            f"{r['name']:<8} {r['kind']:<4} {r['params']:>9,} params  {acc:>10}  "
+            f"{'(default) ' if r['default'] else ''}{r['description']}"
+        )
 
 
 def cmd_where(args):
-    where = {"package": str(PACKAGE_DIR), "clone": IN_CLONE, "weights": str(WEIGHTS_DIR), "train_out": str(TRAINED_DIR),
-             "data": str(DATA_DIR)}
+    where = {
+        "package": str(PACKAGE_DIR),
+        "clone": IN_CLONE,
+        "weights": str(WEIGHTS_DIR),
+        "train_out": str(TRAINED_DIR),
+        "data": str(DATA_DIR),
+    }
     if args.json:
         print_json(where)
         return
-    print(f"package    {where['package']} ({'a clone of the repository' if IN_CLONE else 'installed'})\n"
-          f"weights    {where['weights']} (shipped models, read by default)\n"
-          f"train_out  {where['train_out']} (where train writes by default)\n"
-          f"data       {where['data']} (MNIST; set {DATA_ENV} to move it)")
+    print(
+        f"package    {where['package']} ({'a clone of the repository' if IN_CLONE else 'installed'})\n"
+        f"weights    {where['weights']} (shipped models, read by default)\n"
+        f"train_out  {where['train_out']} (where train writes by default)\n"
+        f"data       {where['data']} (MNIST; set {DATA_ENV} to move it)"
+    )
 
 
 def cmd_export(args):
@@ -172,8 +204,9 @@ def cmd_export(args):
 
     names = args.model or shipped(args.weights)
     if not names:
-        raise DigitlibError(f"no model has weights in {args.weights}; train one with: "
-                            "python -m digitlib train --model NAME")
+        raise DigitlibError(
+            f"no model has weights in {args.weights}; train one with: python -m digitlib train --model NAME"
+        )
     for name in names:
         variant(name)
     for name in names:
@@ -198,23 +231,35 @@ def positive(text):
 
 
 def parser():
-    p = argparse.ArgumentParser(prog="python -m digitlib", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m digitlib",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
     fmt = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     model_help = f"model name, one of: {', '.join(VARIANTS)}"
 
-    sub.add_parser("data", help="fetch and verify MNIST, saying which source was used", **fmt).set_defaults(run=cmd_data)
+    sub.add_parser("data", help="fetch and verify MNIST, saying which source was used", **fmt).set_defaults(
+        run=cmd_data
+    )
 
     t = sub.add_parser("train", help="train a model and write its weights and metadata", **fmt)
     t.add_argument("--model", required=True, help=model_help)
     t.add_argument("--epochs", type=positive, default=None, help="epochs (default: the model's recipe)")
     t.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
-    t.add_argument("--out", default=None, help="folder for NAME.safetensors and NAME.json (default: "
-                   f"{TRAINED_DIR}; for a dry run a temporary folder, deleted afterwards)")
+    t.add_argument(
+        "--out",
+        default=None,
+        help="folder for NAME.safetensors and NAME.json (default: "
+        f"{TRAINED_DIR}; for a dry run a temporary folder, deleted afterwards)",
+    )
     t.add_argument("--device", default=None, help="cuda, mps or cpu (default: the first available)")
-    t.add_argument("--dry-run", action="store_true",
-                   help="2 batches on 1,000 images, to check the code path; keeps no files unless --out is given")
+    t.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="2 batches on 1,000 images, to check the code path; keeps no files unless --out is given",
+    )
     t.add_argument("--json", action="store_true", help="no progress bar; last line is a JSON summary")
     t.set_defaults(run=cmd_train)
 
@@ -228,8 +273,11 @@ def parser():
     r.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, ...)")
     r.add_argument("--model", default=DEFAULT_MODEL, help=model_help)
     r.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder")
-    r.add_argument("--number", action="store_true",
-                   help="read a written number (digits left to right, touching ones cut apart) instead of one digit")
+    r.add_argument(
+        "--number",
+        action="store_true",
+        help="read a written number (digits left to right, touching ones cut apart) instead of one digit",
+    )
     r.add_argument("--json", action="store_true", help="one JSON object per file and line")
     r.set_defaults(run=cmd_predict)
 
@@ -242,10 +290,16 @@ def parser():
     w.add_argument("--json", action="store_true", help="print one JSON object")
     w.set_defaults(run=cmd_where)
 
-    x = sub.add_parser("export", help="write NAME.onnx (logits and feature maps, for ONNX Runtime) from each model's "
-                       "weights", **fmt)
-    x.add_argument("--model", nargs="+", metavar="NAME", default=None,
-                   help=f"{model_help} (default: every model with weights in the folder)")
+    x = sub.add_parser(
+        "export", help="write NAME.onnx (logits and feature maps, for ONNX Runtime) from each model's weights", **fmt
+    )
+    x.add_argument(
+        "--model",
+        nargs="+",
+        metavar="NAME",
+        default=None,
+        help=f"{model_help} (default: every model with weights in the folder)",
+    )
     x.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder, read and written")
     x.set_defaults(run=cmd_export)
     return p

@@ -37,10 +37,14 @@ MAX_UPLOAD = 10_000_000  # bytes
 STYLE = """<style>
 .digit-app { font-family: system-ui, sans-serif; }
 .digit-canvas { border: 2px solid #888; border-radius: 6px; background: white; touch-action: none; cursor: crosshair; }
-.digit-prediction, .digit-prediction .widget-html-content { font-size: 120px; font-weight: 700; line-height: 140px; height: 140px; width: 180px; text-align: center; }
+.digit-prediction, .digit-prediction .widget-html-content {
+  font-size: 120px; font-weight: 700; line-height: 140px; height: 140px; width: 180px; text-align: center;
+}
 .digit-status { font-size: 16px; width: 180px; }
 .digit-status .error { color: #b00020; }
-.digit-number, .digit-number .widget-html-content { font-size: 40px; font-weight: 700; letter-spacing: 4px; line-height: 48px; height: 48px; }
+.digit-number, .digit-number .widget-html-content {
+  font-size: 40px; font-weight: 700; letter-spacing: 4px; line-height: 48px; height: 48px;
+}
 .digit-crops { white-space: nowrap; }
 .digit-bars td { padding: 1px 4px; font-size: 14px; }
 .digit-bars .bar { height: 14px; background: #9aa7b8; border-radius: 2px; }
@@ -99,14 +103,20 @@ class DigitDashboard:
         self.canvas.on_touch_end(self.stroke_end)
         self.canvas.on_touch_cancel(self.stroke_end)
 
-        self.pen = labelled(widgets.IntSlider(PEN, *PEN_RANGE, description="Pen width", layout=widgets.Layout(width="260px")),
-                            "digit-pen")
+        self.pen = labelled(
+            widgets.IntSlider(PEN, *PEN_RANGE, description="Pen width", layout=widgets.Layout(width="260px")),
+            "digit-pen",
+        )
         self.clear_button = button("Clear", "digit-clear", self.clear)
         self.undo_button = button("Undo", "digit-undo", self.undo)
-        self.model = labelled(widgets.Dropdown(options=shipped(), value=model, description="Model",
-                                               layout=widgets.Layout(width="260px")), "digit-model")
+        self.model = labelled(
+            widgets.Dropdown(options=shipped(), value=model, description="Model", layout=widgets.Layout(width="260px")),
+            "digit-model",
+        )
         self.model.observe(self.switch_model, "value")
-        self.upload = labelled(widgets.FileUpload(accept="image/*", multiple=False, description="Upload image"), "digit-upload")
+        self.upload = labelled(
+            widgets.FileUpload(accept="image/*", multiple=False, description="Upload image"), "digit-upload"
+        )
         self.upload.observe(self.uploaded, "value")
 
         self.digit = labelled(widgets.HTML(), "digit-prediction")
@@ -119,16 +129,30 @@ class DigitDashboard:
         self.features = widgets.HTML()
 
         def titled(title, *children):
-            return widgets.VBox([widgets.HTML(f"<b>{title}</b>"), *children], layout=widgets.Layout(margin="0 24px 8px 0"))
+            return widgets.VBox(
+                [widgets.HTML(f"<b>{title}</b>"), *children], layout=widgets.Layout(margin="0 24px 8px 0")
+            )
 
-        tools = widgets.VBox([widgets.HBox([self.pen, self.undo_button, self.clear_button]),
-                              widgets.HBox([self.model, self.upload])])
-        answer = widgets.HBox([titled("The network reads", self.digit, self.status), titled("Probabilities", self.bars)])
-        decided = titled("What decided it", self.heat, widgets.HTML("covering the bright parts<br>costs the most confidence"))
-        views = widgets.HBox([titled("What it saw (28x28)", self.seen), decided,
-                              titled("The whole number", self.number, self.crops)])
-        self.widget = widgets.VBox([widgets.HTML(STYLE), widgets.HBox([widgets.VBox([self.canvas, tools]), answer]),
-                                    views, titled("Inside the network: conv feature maps", self.features)])
+        tools = widgets.VBox(
+            [widgets.HBox([self.pen, self.undo_button, self.clear_button]), widgets.HBox([self.model, self.upload])]
+        )
+        answer = widgets.HBox(
+            [titled("The network reads", self.digit, self.status), titled("Probabilities", self.bars)]
+        )
+        decided = titled(
+            "What decided it", self.heat, widgets.HTML("covering the bright parts<br>costs the most confidence")
+        )
+        views = widgets.HBox(
+            [titled("What it saw (28x28)", self.seen), decided, titled("The whole number", self.number, self.crops)]
+        )
+        self.widget = widgets.VBox(
+            [
+                widgets.HTML(STYLE),
+                widgets.HBox([widgets.VBox([self.canvas, tools]), answer]),
+                views,
+                titled("Inside the network: conv feature maps", self.features),
+            ]
+        )
         self.widget.add_class("digit-app")
         self.show()
 
@@ -243,7 +267,9 @@ class DigitDashboard:
         content = file["content"]
         self.upload.value = ()  # the same file can be chosen again
         if len(content) > MAX_UPLOAD:  # voila.json lets messages well past this through, so the app can say so
-            raise DigitlibError(f"{file['name']}: {len(content) / 1e6:.1f} MB is over the {MAX_UPLOAD // 1_000_000} MB limit")
+            raise DigitlibError(
+                f"{file['name']}: {len(content) / 1e6:.1f} MB is over the {MAX_UPLOAD // 1_000_000} MB limit"
+            )
         data = bytes(content)
         self.picture, self.strokes = open_image(data, file["name"]), []  # decoded fully: a broken file fails here
         self.redraw()
@@ -260,7 +286,9 @@ class DigitDashboard:
         bars at once, the pictures that explain it once the events already waiting have been handled."""
         self.generation += 1
         drawn = self.picture is not None or bool(self.strokes)
-        digits = self.predictor.predict_number(self.picture if self.picture is not None else self.render()) if drawn else []
+        digits = (
+            self.predictor.predict_number(self.picture if self.picture is not None else self.render()) if drawn else []
+        )
         shown = view.shown(digits, drawn)
         self.digit.value, self.number.value = shown.digit, shown.number
         self.bars.value, self.crops.value = shown.bars, shown.crops
@@ -271,10 +299,14 @@ class DigitDashboard:
     def explain(self, generation, x):
         """Show what the network saw for the reading numbered generation, what decided it and its feature maps;
         each step is skipped once a newer stroke or reading has begun."""
-        steps = [(self.seen, lambda: view.seen_png(x)),
-                 (self.heat, lambda: view.heat_png(x, None if x is None else self.predictor.occlusion(x))),
-                 (self.features, lambda: view.features_html(self.predictor.name,
-                                                            None if x is None else self.predictor.feature_maps(x)))]
+        steps = [
+            (self.seen, lambda: view.seen_png(x)),
+            (self.heat, lambda: view.heat_png(x, None if x is None else self.predictor.occlusion(x))),
+            (
+                self.features,
+                lambda: view.features_html(self.predictor.name, None if x is None else self.predictor.feature_maps(x)),
+            ),
+        ]
         for widget, make in steps:
             if generation != self.generation:
                 return

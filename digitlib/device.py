@@ -10,8 +10,10 @@ def pick_device(device=None):
     if device:
         available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
         if not available.get(str(device).split(":")[0]):
-            raise DigitlibError(f"device {device!r} is not available here; choose from "
-                                + ", ".join(d for d, ok in available.items() if ok))
+            raise DigitlibError(
+                f"device {device!r} is not available here; choose from "
+                + ", ".join(d for d, ok in available.items() if ok)
+            )
         return torch.device(device)
     if torch.cuda.is_available():
         return torch.device("cuda")

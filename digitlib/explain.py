@@ -20,8 +20,11 @@ def conv_outputs(model):
     """For each conv layer of model, the module whose output the next layer sees: its activation (past any batch
     norm), else the conv itself."""
     modules = list(model.modules())
-    return [next((n for n in modules[i + 1 :] if isinstance(n, (nn.ReLU, nn.LeakyReLU))), m)
-            for i, m in enumerate(modules) if isinstance(m, nn.Conv2d)]
+    return [
+        next((n for n in modules[i + 1 :] if isinstance(n, (nn.ReLU, nn.LeakyReLU))), m)
+        for i, m in enumerate(modules)
+        if isinstance(m, nn.Conv2d)
+    ]
 
 
 def feature_maps(model, x):
@@ -81,8 +84,14 @@ def saliency(model, x, target=None, samples=16, noise=0.15):
     target = _target(model, x, target)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)  # the same input always gives the same map
-        s = NoiseTunnel(Saliency(model)).attribute(x[None], nt_type="smoothgrad", nt_samples=samples,
-                                                   nt_samples_batch_size=samples, stdevs=noise, target=target)
+        s = NoiseTunnel(Saliency(model)).attribute(
+            x[None],
+            nt_type="smoothgrad",
+            nt_samples=samples,
+            nt_samples_batch_size=samples,
+            stdevs=noise,
+            target=target,
+        )
     return _scaled(s[0, 0])
 
 
@@ -110,6 +119,11 @@ def occlusion(model, x, target=None, window=7, stride=3):
     target = _target(model, x, target)
     with torch.no_grad():
         drop = Occlusion(lambda z: model(z).softmax(1)).attribute(
-            x[None], sliding_window_shapes=(1, window, window), strides=(1, stride, stride), baselines=0,
-            target=target, perturbations_per_eval=64)
+            x[None],
+            sliding_window_shapes=(1, window, window),
+            strides=(1, stride, stride),
+            baselines=0,
+            target=target,
+            perturbations_per_eval=64,
+        )
     return _scaled(drop[0, 0])

@@ -30,14 +30,21 @@ def ink_stats(x, stroke_sample=5000):
 
     def extent(mask):
         idx = torch.arange(mask.shape[1])
-        return (torch.where(mask, idx, -1).max(1).values - torch.where(mask, idx, mask.shape[1]).min(1).values + 1).numpy()
+        return (
+            torch.where(mask, idx, -1).max(1).values - torch.where(mask, idx, mask.shape[1]).min(1).values + 1
+        ).numpy()
 
     mass = x[:, 0] / x[:, 0].sum((1, 2), keepdim=True)
     grid = torch.arange(x.shape[-1], dtype=x.dtype)
     stroke = np.full(len(x), np.nan)
     stroke[:stroke_sample] = [stroke_width(i.numpy()) for i in ink[:stroke_sample]]
-    return dict(height=extent(rows), width=extent(cols), centre_row=(mass.sum(2) * grid).sum(1).numpy(),
-                centre_col=(mass.sum(1) * grid).sum(1).numpy(), stroke=stroke)
+    return dict(
+        height=extent(rows),
+        width=extent(cols),
+        centre_row=(mass.sum(2) * grid).sum(1).numpy(),
+        centre_col=(mass.sum(1) * grid).sum(1).numpy(),
+        stroke=stroke,
+    )
 
 
 def atypical(x, y, per_class=2):
@@ -55,4 +62,6 @@ def atypical(x, y, per_class=2):
 
 def embed_2d(features, seed=0):
     """A 2-D t-SNE map [N, 2] of features [N, ...]: nearby points were alike in the original space."""
-    return TSNE(init="pca", random_state=seed).fit_transform(np.asarray(features, dtype=np.float32).reshape(len(features), -1))
+    return TSNE(init="pca", random_state=seed).fit_transform(
+        np.asarray(features, dtype=np.float32).reshape(len(features), -1)
+    )

@@ -23,8 +23,22 @@ MIN_SIDE = 8  # pictures narrower than this are refused
 # Formats people hand over that are refused, known by their first bytes so the message can name them.
 REFUSED = {b"%PDF": "PDF", b"%!PS": "PostScript (EPS)", b"\xc5\xd0\xd3\xc6": "EPS"}
 # Modes converted as they are; those with transparency become RGBA, those not listed (I, F) are rescaled.
-TARGET = {"L": "L", "LA": "LA", "RGB": "RGB", "RGBA": "RGBA", "1": "L", "P": "RGB", "PA": "RGBA", "La": "LA",
-          "RGBa": "RGBA", "RGBX": "RGB", "CMYK": "RGB", "LAB": "RGB", "YCbCr": "RGB", "HSV": "RGB"}
+TARGET = {
+    "L": "L",
+    "LA": "LA",
+    "RGB": "RGB",
+    "RGBA": "RGBA",
+    "1": "L",
+    "P": "RGB",
+    "PA": "RGBA",
+    "La": "LA",
+    "RGBa": "RGBA",
+    "RGBX": "RGB",
+    "CMYK": "RGB",
+    "LAB": "RGB",
+    "YCbCr": "RGB",
+    "HSV": "RGB",
+}
 # Ranges tried in order for 16-bit, 32-bit and float pixels; values fitting none are scaled by their min..max.
 RANGES = {"I;16": (65535,), "I;16L": (65535,), "I;16B": (65535,), "I;16N": (65535,), "I": (255, 65535), "F": (1, 255)}
 
@@ -36,7 +50,7 @@ def display_name(path):
 
 
 def open_image(source, name=None, gray=False):
-    """An upright L, LA, RGB or RGBA PIL image from a path, bytes, numpy array or PIL image; DigitlibError if unreadable.
+    """An upright L, LA, RGB or RGBA PIL image from a path, bytes, array or PIL image; DigitlibError if unreadable.
 
     name: what to call the image in messages (default: its path, or "image data").
     A float array is taken as pixels in [0, 1] (as in MNIST tensors), a bool array as black and white,
@@ -114,7 +128,9 @@ def decode(source, name, gray=False):
         raise DigitlibError(f"{name}: {problem} (accepted formats: {', '.join(FORMATS)})") from None
     except MemoryError:
         raise DigitlibError(f"{name}: not enough memory to decode it") from None
-    except Exception:  # a decoder's error on a damaged file can be of any type (OSError, SyntaxError, struct.error, ...)
+    except (
+        Exception
+    ):  # a decoder's error on a damaged file can be of any type (OSError, SyntaxError, struct.error, ...)
         raise DigitlibError(f"{name}: truncated or corrupt image") from None
     return image
 
@@ -167,7 +183,9 @@ def from_array(array, name):
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (2, 3, 4))) or array.size == 0:
-        raise DigitlibError(f"{name}: an image array must be HxW or HxWxC with 1 to 4 channels, got shape {array.shape}")
+        raise DigitlibError(
+            f"{name}: an image array must be HxW or HxWxC with 1 to 4 channels, got shape {array.shape}"
+        )
     if array.dtype == bool:
         return from_unit(array.astype(np.float32))
     if np.issubdtype(array.dtype, np.floating):

@@ -6,9 +6,9 @@ import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
+from digitlib.answers import accuracy, probs
 from digitlib.constants import CLASSES, IMAGE_SIZE, NUM_CLASSES
 from digitlib.data import load_mnist
-from digitlib.answers import accuracy, probs
 from digitlib.infer import predict_logits
 
 
@@ -30,8 +30,10 @@ def classification_report(y_true, y_pred):
     precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     return dict(
         accuracy=accuracy(y_pred, y_true),
-        per_class={c: dict(precision=float(p), recall=float(r), f1=float(f), support=int(s))
-                   for c, p, r, f, s in zip(CLASSES, precision, recall, f1, support)},
+        per_class={
+            c: dict(precision=float(p), recall=float(r), f1=float(f), support=int(s))
+            for c, p, r, f, s in zip(CLASSES, precision, recall, f1, support)
+        },
         confusion=confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     )
 

@@ -71,7 +71,9 @@ class MLP(nn.Module):
 
     def __init__(self, hidden=(256, 128, 64), dropout=0.0, act="relu"):
         super().__init__()
-        self.net = nn.Sequential(Normalize(), nn.Flatten(), *dense_layers(IMAGE_SIZE * IMAGE_SIZE, hidden, dropout, act))
+        self.net = nn.Sequential(
+            Normalize(), nn.Flatten(), *dense_layers(IMAGE_SIZE * IMAGE_SIZE, hidden, dropout, act)
+        )
 
     def forward(self, x):
         return self.net(x)  # [N, 1, 28, 28] -> [N, 10]
@@ -86,14 +88,25 @@ class ConvNet(nn.Module):
 
     kind = "cnn"
 
-    def __init__(self, stages=((32,), (64,)), hidden=(128,), dropout=0.25, batchnorm=False, act="leaky_relu", stem_stride=1):
+    def __init__(
+        self, stages=((32,), (64,)), hidden=(128,), dropout=0.25, batchnorm=False, act="leaky_relu", stem_stride=1
+    ):
         super().__init__()
         layers, width = [Normalize()], 1
         for i, stage in enumerate(stages):
             for j, channels in enumerate(stage):
                 stem = i == j == 0 and stem_stride > 1
                 kernel = 5 if stem else 3
-                layers.append(nn.Conv2d(width, channels, kernel, stride=stem_stride if stem else 1, padding=kernel // 2, bias=not batchnorm))
+                layers.append(
+                    nn.Conv2d(
+                        width,
+                        channels,
+                        kernel,
+                        stride=stem_stride if stem else 1,
+                        padding=kernel // 2,
+                        bias=not batchnorm,
+                    )
+                )
                 if batchnorm:
                     layers.append(nn.BatchNorm2d(channels))
                 layers.append(activation(act))
@@ -132,24 +145,54 @@ REAL = Augment(degrees=20, translate=0.1, scale=(0.85, 1.15), elastic=1.5, strok
 VARIANTS = {
     v.name: v
     for v in [
-        Variant("fc", "Fully connected 784-256-128-64-10, ReLU", "MLP",
-                dict(hidden=(256, 128, 64), dropout=0.1), Recipe(epochs=20, lr=2e-3, augment=SHIFT)),
-        Variant("cnn1", "1 conv layer (32), LeakyReLU, max-pool, dropout", "ConvNet",
-                dict(stages=((32,),), hidden=(128,))),
-        Variant("cnn2", "2 conv layers (32, 64), LeakyReLU, max-pool, dropout", "ConvNet",
-                dict(stages=((32,), (64,)), hidden=(128,))),
-        Variant("cnn3", "3 conv layers (32, 64, 128), LeakyReLU, max-pool, dropout", "ConvNet",
-                dict(stages=((32,), (64,), (128,)), hidden=(128,))),
-        Variant("compact", "Compact 8-16-32 channel CNN", "ConvNet",
-                dict(stages=((8,), (16,), (32,)), hidden=(), dropout=0.1)),
-        Variant("small", "Small 2-conv CNN (8, 16 channels) with two fully connected layers", "ConvNet",
-                dict(stages=((8,), (16,)), hidden=(64,), dropout=0.1)),
-        Variant("fast", "Strided 16-32-64 CNN with batch norm: 99% in one CPU epoch", "ConvNet",
-                dict(stages=((16,), (32,), (64,)), hidden=(), dropout=0.0, batchnorm=True, act="relu", stem_stride=2),
-                Recipe(epochs=1, batch_size=128, lr=3e-2, label_smoothing=0.1, channels_last=True)),
-        Variant("best", "VGG-style 32-64x2-128x2 CNN, batch norm, affine augmentation", "ConvNet",
-                dict(stages=((32,), (64, 64), (128, 128)), hidden=(256,), dropout=0.3, batchnorm=True, act="relu"),
-                Recipe(epochs=20, lr=3e-3, label_smoothing=0.1, augment=AFFINE)),
+        Variant(
+            "fc",
+            "Fully connected 784-256-128-64-10, ReLU",
+            "MLP",
+            dict(hidden=(256, 128, 64), dropout=0.1),
+            Recipe(epochs=20, lr=2e-3, augment=SHIFT),
+        ),
+        Variant(
+            "cnn1", "1 conv layer (32), LeakyReLU, max-pool, dropout", "ConvNet", dict(stages=((32,),), hidden=(128,))
+        ),
+        Variant(
+            "cnn2",
+            "2 conv layers (32, 64), LeakyReLU, max-pool, dropout",
+            "ConvNet",
+            dict(stages=((32,), (64,)), hidden=(128,)),
+        ),
+        Variant(
+            "cnn3",
+            "3 conv layers (32, 64, 128), LeakyReLU, max-pool, dropout",
+            "ConvNet",
+            dict(stages=((32,), (64,), (128,)), hidden=(128,)),
+        ),
+        Variant(
+            "compact",
+            "Compact 8-16-32 channel CNN",
+            "ConvNet",
+            dict(stages=((8,), (16,), (32,)), hidden=(), dropout=0.1),
+        ),
+        Variant(
+            "small",
+            "Small 2-conv CNN (8, 16 channels) with two fully connected layers",
+            "ConvNet",
+            dict(stages=((8,), (16,)), hidden=(64,), dropout=0.1),
+        ),
+        Variant(
+            "fast",
+            "Strided 16-32-64 CNN with batch norm: 99% in one CPU epoch",
+            "ConvNet",
+            dict(stages=((16,), (32,), (64,)), hidden=(), dropout=0.0, batchnorm=True, act="relu", stem_stride=2),
+            Recipe(epochs=1, batch_size=128, lr=3e-2, label_smoothing=0.1, channels_last=True),
+        ),
+        Variant(
+            "best",
+            "VGG-style 32-64x2-128x2 CNN, batch norm, affine augmentation",
+            "ConvNet",
+            dict(stages=((32,), (64, 64), (128, 128)), hidden=(256,), dropout=0.3, batchnorm=True, act="relu"),
+            Recipe(epochs=20, lr=3e-3, label_smoothing=0.1, augment=AFFINE),
+        ),
     ]
 }
 

@@ -24,8 +24,11 @@ def conv_activations(model):
     The same layers as digitlib.explain.feature_maps hooks; empty for a model without conv layers.
     """
     modules = list(model.modules())
-    return [next((n for n in modules[i + 1 :] if isinstance(n, (nn.ReLU, nn.LeakyReLU))), m)
-            for i, m in enumerate(modules) if isinstance(m, nn.Conv2d)]
+    return [
+        next((n for n in modules[i + 1 :] if isinstance(n, (nn.ReLU, nn.LeakyReLU))), m)
+        for i, m in enumerate(modules)
+        if isinstance(m, nn.Conv2d)
+    ]
 
 
 class WithMaps(nn.Module):
@@ -57,8 +60,16 @@ def to_onnx(model, metadata):
     # the torch.export-based one it needs no onnxscript.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(legacy TorchScript-based ONNX export|will be removed)")
-        torch.onnx.export(model, (x,), f, input_names=[INPUT], output_names=outputs, opset_version=OPSET,
-                          dynamic_axes={n: {0: "batch"} for n in [INPUT, *outputs]}, dynamo=False)
+        torch.onnx.export(
+            model,
+            (x,),
+            f,
+            input_names=[INPUT],
+            output_names=outputs,
+            opset_version=OPSET,
+            dynamic_axes={n: {0: "batch"} for n in [INPUT, *outputs]},
+            dynamo=False,
+        )
     proto = onnx.load_from_string(f.getvalue())
     onnx.helper.set_model_props(proto, metadata)
     onnx.checker.check_model(proto)

@@ -53,7 +53,9 @@ def class_balance(labels):
     width = 0.8 / len(labels)
     for i, (split, y) in enumerate(labels.items()):
         counts = np.bincount(np.asarray(y), minlength=len(CLASSES))
-        ax.bar(np.arange(len(CLASSES)) + (i - (len(labels) - 1) / 2) * width, counts, width, label=f"{split} ({len(y):,})")
+        ax.bar(
+            np.arange(len(CLASSES)) + (i - (len(labels) - 1) / 2) * width, counts, width, label=f"{split} ({len(y):,})"
+        )
     ax.set(xticks=range(len(CLASSES)), xticklabels=CLASSES, xlabel="digit", ylabel="images", title="Images per class")
     ax.legend()
     return fig
@@ -110,8 +112,15 @@ def embeddings(points, y, title="t-SNE map, coloured by the true digit"):
     for ax, (name, xy) in zip(axes[0], points.items()):
         for c in range(len(CLASSES)):
             ax.scatter(*xy[y == c].T, s=4, color=COLORS[c], label=CLASSES[c])
-            ax.text(*np.median(xy[y == c], 0), CLASSES[c], fontsize=16, weight="bold", ha="center", va="center",
-                    bbox=dict(facecolor="white", alpha=0.7, edgecolor=COLORS[c]))
+            ax.text(
+                *np.median(xy[y == c], 0),
+                CLASSES[c],
+                fontsize=16,
+                weight="bold",
+                ha="center",
+                va="center",
+                bbox=dict(facecolor="white", alpha=0.7, edgecolor=COLORS[c]),
+            )
         ax.set(title=name, xticks=[], yticks=[], xlabel="t-SNE 1", ylabel="t-SNE 2")
     fig.suptitle(title)
     fig.tight_layout()
@@ -144,7 +153,13 @@ def sweep_curves(results, title="Validation accuracy per epoch"):
     fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4), squeeze=False, sharey=True)
     for ax, group in zip(axes[0], groups):
         for r in (r for r in results if r["group"] == group):
-            ax.plot([h["epoch"] for h in r["history"]], [h["val_accuracy"] for h in r["history"]], "-o", ms=3, label=r["label"])
+            ax.plot(
+                [h["epoch"] for h in r["history"]],
+                [h["val_accuracy"] for h in r["history"]],
+                "-o",
+                ms=3,
+                label=r["label"],
+            )
         ax.set(title=f"varying {group}", xlabel="epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
@@ -158,7 +173,10 @@ def sweep_curves(results, title="Validation accuracy per epoch"):
 def tradeoff(rows, accuracy="val_accuracy", title="Size and training time against accuracy"):
     """Accuracy against parameters and against training seconds; rows: dicts with label, params, train_seconds."""
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
-    for ax, key, xlabel in [(axes[0], "params", "parameters (log scale)"), (axes[1], "train_seconds", "training seconds on this CPU (log scale)")]:
+    for ax, key, xlabel in [
+        (axes[0], "params", "parameters (log scale)"),
+        (axes[1], "train_seconds", "training seconds on this CPU (log scale)"),
+    ]:
         for i, r in enumerate(rows):
             ax.scatter(r[key], r[accuracy], color=COLORS[i % 10], s=40)
             ax.annotate(r["label"], (r[key], r[accuracy]), textcoords="offset points", xytext=(5, 4), fontsize=8)
@@ -175,8 +193,20 @@ def confusion(matrix, title="Confusion matrix", ax=None, cbar=True):
     matrix = np.asarray(matrix)
     if ax is None:
         _, ax = plt.subplots(figsize=(7.5, 6.5))
-    sns.heatmap(matrix, mask=matrix == 0, norm=LogNorm(vmin=1, vmax=matrix.max()), cmap="viridis", annot=True, fmt="d",
-                annot_kws=dict(fontsize=8), xticklabels=CLASSES, yticklabels=CLASSES, square=True, cbar=cbar, ax=ax)
+    sns.heatmap(
+        matrix,
+        mask=matrix == 0,
+        norm=LogNorm(vmin=1, vmax=matrix.max()),
+        cmap="viridis",
+        annot=True,
+        fmt="d",
+        annot_kws=dict(fontsize=8),
+        xticklabels=CLASSES,
+        yticklabels=CLASSES,
+        square=True,
+        cbar=cbar,
+        ax=ax,
+    )
     ax.set(xlabel="predicted digit", ylabel="true digit", title=title, facecolor="white")
     return ax.figure
 
@@ -199,7 +229,13 @@ def per_class(reports, metric="f1"):
     fig, ax = plt.subplots(figsize=(10, 4.5))
     for i, (name, report) in enumerate(reports.items()):
         ax.plot(range(len(CLASSES)), [report[c][metric] for c in CLASSES], "-o", ms=4, color=COLORS[i % 10], label=name)
-    ax.set(xticks=range(len(CLASSES)), xticklabels=CLASSES, xlabel="digit", ylabel=metric, title=f"Per-class {metric} on the test set")
+    ax.set(
+        xticks=range(len(CLASSES)),
+        xticklabels=CLASSES,
+        xlabel="digit",
+        ylabel=metric,
+        title=f"Per-class {metric} on the test set",
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, ncol=2)
     return fig
@@ -213,7 +249,9 @@ def misclassified(x, y, probs, n=30, ncols=10):
     for i in wrong:
         top = np.argsort(-probs[i])[:3]
         titles.append(f"true {y[i]}\n" + " ".join(f"{d}:{probs[i, d]:.2f}" for d in top))
-    return digit_grid(np.asarray(x)[wrong], titles=titles, ncols=ncols, size=1.5, title="Misclassified (true digit; top 3 guesses)")
+    return digit_grid(
+        np.asarray(x)[wrong], titles=titles, ncols=ncols, size=1.5, title="Misclassified (true digit; top 3 guesses)"
+    )
 
 
 def reliability(curves):
@@ -222,8 +260,21 @@ def reliability(curves):
     ax.plot([0, 1], [0, 1], ":", color="gray", label="perfectly calibrated")
     for i, (name, r) in enumerate(curves.items()):
         used = r["count"] > 0
-        ax.plot(r["confidence"][used], r["accuracy"][used], "-o", ms=4, color=COLORS[i % 10], label=f"{name} (ECE {r['ece']:.4f})")
-    ax.set(xlabel="confidence (top probability)", ylabel="accuracy", title="Reliability diagram (test set)", xlim=(0, 1), ylim=(0, 1))
+        ax.plot(
+            r["confidence"][used],
+            r["accuracy"][used],
+            "-o",
+            ms=4,
+            color=COLORS[i % 10],
+            label=f"{name} (ECE {r['ece']:.4f})",
+        )
+    ax.set(
+        xlabel="confidence (top probability)",
+        ylabel="accuracy",
+        title="Reliability diagram (test set)",
+        xlim=(0, 1),
+        ylim=(0, 1),
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig
@@ -309,8 +360,9 @@ def overlay_rows(x, rows, titles, title):
 def stages(examples, labels, title="From a picture to what the network sees"):
     """One row per picture, one column per step: examples are {step: image} dicts (digitlib.preprocess.stages)."""
     steps = list(examples[0])
-    fig, axes = plt.subplots(len(examples), len(steps), figsize=(2 * len(steps), 2 * len(examples)), squeeze=False,
-                             layout="constrained")  # room for the title above the steps' names
+    fig, axes = plt.subplots(
+        len(examples), len(steps), figsize=(2 * len(steps), 2 * len(examples)), squeeze=False, layout="constrained"
+    )  # room for the title above the steps' names
     for row, example, label in zip(axes, examples, labels):
         for ax, step in zip(row, steps):
             image = np.asarray(example[step])

@@ -121,7 +121,7 @@ def ink_map(image):
 
 
 def rule_rows(ink):
-    """Mask of the ruled lines running along the rows: straight, thin, within RULE_TILT degrees, crossing the picture."""
+    """Mask of the ruled lines along the rows: straight, thin, within RULE_TILT degrees, crossing the picture."""
     h, w = ink.shape
     on = ink > 0
     thin = on & ~ndimage.grey_opening(on, size=(RULE_THICKNESS + 1, 1))  # what a taller line does not cover
@@ -282,7 +282,7 @@ def to_mnist_input(image):
 
 
 def cuts(mask):
-    """Candidate columns at which to cut a piece of ink holding touching digits: its thinnest columns, away from its ends."""
+    """Columns at which to cut a piece of ink holding touching digits: its thinnest columns, away from its ends."""
     cols = np.flatnonzero(mask.any(0))
     left, width = cols[0], cols[-1] + 1 - cols[0]
     thickness = mask[:, left : left + width].sum(0).astype(float)

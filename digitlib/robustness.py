@@ -9,8 +9,8 @@ import torch
 from digitlib import synth
 from digitlib.augment import affine, dilate
 from digitlib.constants import IMAGE_SIZE
-from digitlib.preprocess import naive_input, to_mnist_input
 from digitlib.infer import evaluate
+from digitlib.preprocess import naive_input, to_mnist_input
 
 
 def shifted(x, pixels):
@@ -55,8 +55,14 @@ def robustness(model, x, y):
     for name, (distort, levels) in DISTORTIONS.items():
         for level in levels:
             xd = distort(x, level)
-            rows.append(dict(distortion=name, level=level, accuracy=evaluate(model, xd, y)[1],
-                             preprocessed=evaluate(model, preprocessed(xd), y)[1]))
+            rows.append(
+                dict(
+                    distortion=name,
+                    level=level,
+                    accuracy=evaluate(model, xd, y)[1],
+                    preprocessed=evaluate(model, preprocessed(xd), y)[1],
+                )
+            )
     return rows
 
 
@@ -69,5 +75,7 @@ def real_conditions(model, mnist, n=30, seed=0, sources=("templates", "mnist")):
         y = torch.tensor([label for _, label, _ in samples])
         naive = torch.stack([torch.from_numpy(naive_input(image)) for image, _, _ in samples])
         ours = torch.stack([as_input(image) for image, _, _ in samples])
-        rows.append(dict(condition=condition, naive=evaluate(model, naive, y)[1], preprocessed=evaluate(model, ours, y)[1]))
+        rows.append(
+            dict(condition=condition, naive=evaluate(model, naive, y)[1], preprocessed=evaluate(model, ours, y)[1])
+        )
     return rows

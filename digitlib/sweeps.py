@@ -10,12 +10,12 @@ from pathlib import Path
 import torch
 
 from digitlib import weights
+from digitlib.augment import random_affine
 from digitlib.constants import WEIGHTS_DIR
 from digitlib.data import load_mnist
 from digitlib.errors import DigitlibError
-from digitlib.models import AFFINE, SHIFT, Recipe, build, count_params
-from digitlib.augment import random_affine
 from digitlib.infer import evaluate
+from digitlib.models import AFFINE, SHIFT, Recipe, build, count_params
 from digitlib.train import fit
 
 SWEEPS_DIR = WEIGHTS_DIR / "sweeps"
@@ -39,15 +39,20 @@ def fc_trials():
     depths = [(256,) * n for n in range(1, 5)]
     trials = [Trial("width", "-".join(map(str, h)), "MLP", dict(hidden=h, dropout=0.1), recipe) for h in widths]
     trials += [Trial("depth", f"{len(h)} x 256", "MLP", dict(hidden=h, dropout=0.1), recipe) for h in depths]
-    trials += [Trial("dropout", f"dropout {p}", "MLP", dict(hidden=(256, 128, 64), dropout=p), recipe) for p in (0.0, 0.1, 0.3, 0.5)]
+    trials += [
+        Trial("dropout", f"dropout {p}", "MLP", dict(hidden=(256, 128, 64), dropout=p), recipe)
+        for p in (0.0, 0.1, 0.3, 0.5)
+    ]
     return trials
 
 
 def augment_trials():
-    """The 2-conv CNN (cnn2) trained 8 epochs with no augmentation, random shifts, and shifts plus rotation and scale."""
+    """The 2-conv CNN (cnn2) trained 8 epochs with no augmentation, random shifts, and shifts, rotation and scale."""
     args = dict(stages=((32,), (64,)), hidden=(128,))
-    return [Trial("augmentation", label, "ConvNet", args, Recipe(augment=augment))
-            for label, augment in [("none", None), ("shift", SHIFT), ("affine", AFFINE)]]
+    return [
+        Trial("augmentation", label, "ConvNet", args, Recipe(augment=augment))
+        for label, augment in [("none", None), ("shift", SHIFT), ("affine", AFFINE)]
+    ]
 
 
 SWEEPS = {"fc": fc_trials, "augment": augment_trials}
@@ -75,12 +80,20 @@ def run_sweep(name, *, seed=0, out=SWEEPS_DIR, epochs=None, limit=None, max_batc
         model = build(trial.arch, trial.args)
         recipe = replace(trial.recipe, epochs=epochs) if epochs else trial.recipe
         history = fit(model, recipe, train_data, (x_val, y_val), seed=seed, max_batches=max_batches, progress=progress)
-        results.append(dict(
-            group=trial.group, label=trial.label, arch=trial.arch, args=trial.args, recipe=recipe.to_dict(),
-            params=count_params(model), train_seconds=round(sum(h["seconds"] for h in history), 2),
-            val_accuracy=history[-1]["val_accuracy"], val_accuracy_distorted=evaluate(model, x_distorted, y_val)[1],
-            history=history,
-        ))
+        results.append(
+            dict(
+                group=trial.group,
+                label=trial.label,
+                arch=trial.arch,
+                args=trial.args,
+                recipe=recipe.to_dict(),
+                params=count_params(model),
+                train_seconds=round(sum(h["seconds"] for h in history), 2),
+                val_accuracy=history[-1]["val_accuracy"],
+                val_accuracy_distorted=evaluate(model, x_distorted, y_val)[1],
+                history=history,
+            )
+        )
     weights.save_json(sweep_path(name, out), results)
     return load_sweep(name, out)  # as stored: tuples become lists
 

@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
+
 def arc(cx, cy, rx, ry, start, stop, n=20):
     """Points on an ellipse from angle start to stop (degrees; 0 is right, 90 is down)."""
     t = np.radians(np.linspace(start, stop, n))
@@ -59,7 +60,9 @@ def normalised(segments):
 def template_shape(label, rng):
     """A stroke template wobbled like a person's hand: slant, aspect, rotation and jittered points."""
     angle, shear, aspect = np.radians(rng.uniform(-8, 8)), rng.uniform(-0.2, 0.2), rng.uniform(0.75, 1.1)
-    warp = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) @ np.array([[aspect, shear], [0, 1]])
+    warp = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) @ np.array(
+        [[aspect, shear], [0, 1]]
+    )
     segments = []
     for stroke in TEMPLATES[label]:
         p = (np.array(stroke) - 0.5) @ warp.T + rng.normal(0, 0.012, (len(stroke), 2))
@@ -156,7 +159,10 @@ def paper(size, rng, brightness=(225, 245), tint=(1.0, 1.0, 1.0), lighting=0.0, 
     """RGB float paper [H, W, 3]: a brightness, a tint, light falling off across the sheet by up to `lighting`."""
     h, w = size
     direction = rng.uniform(0, 2 * np.pi)
-    ramp = np.cos(direction) * np.linspace(0, 1, w, dtype=np.float32) + np.sin(direction) * np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    ramp = (
+        np.cos(direction) * np.linspace(0, 1, w, dtype=np.float32)
+        + np.sin(direction) * np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    )
     light = 1 - lighting * (ramp - ramp.min()) / max(np.ptp(ramp), 1e-6)
     grey = rng.uniform(*brightness) * light + grain * rng.standard_normal((h, w), dtype=np.float32)
     return grey[..., None] * np.asarray(tint, dtype=np.float32)
@@ -184,7 +190,9 @@ def uneven_pressure(segments, rng):
     side = int(rng.integers(280, 700))
     box = side * rng.uniform(0.5, 0.8)
     left, top = rng.uniform(0.05, 0.95 - box / side, 2) * side
-    cover = ink_layer(segments, (side, side), (left, top, box), side * rng.uniform(0.025, 0.05), pressure(segments, rng))
+    cover = ink_layer(
+        segments, (side, side), (left, top, box), side * rng.uniform(0.025, 0.05), pressure(segments, rng)
+    )
     ink = rng.choice([(70, 70, 75), (40, 50, 140), (20, 20, 25)])
     rgb = compose(paper((side, side), rng, lighting=rng.uniform(0, 0.2)), ink, ndimage.gaussian_filter(cover, 1.0))
     return finish(rgb, jpeg=rng.choice([None, 90]))
@@ -196,7 +204,9 @@ def hairline_photo(segments, rng):
     w = int(h * rng.uniform(0.75, 1.33))
     box = min(h, w) * rng.uniform(0.3, 0.6)
     left, top = rng.uniform(0.1, 0.9) * (w - box), rng.uniform(0.1, 0.9) * (h - box)
-    cover = ndimage.gaussian_filter(ink_layer(segments, (h, w), (left, top, box), rng.uniform(2, 4)), rng.uniform(0.5, 1.0))
+    cover = ndimage.gaussian_filter(
+        ink_layer(segments, (h, w), (left, top, box), rng.uniform(2, 4)), rng.uniform(0.5, 1.0)
+    )
     grey = rng.uniform(0, 160)
     sheet = paper((h, w), rng, brightness=(200, 240), lighting=rng.uniform(0, 0.3), grain=3)
     return finish(compose(sheet, (grey, grey, grey + 10), cover), jpeg=rng.uniform(60, 90))
@@ -241,7 +251,9 @@ def grey_pencil_ruled(segments, rng, squared=False):
     left, top = rng.uniform(0.1, 0.9) * (side - box), rng.uniform(0.1, 0.9) * (side - box)
     sheet = paper((side, side), rng, brightness=(228, 242), lighting=rng.uniform(0, 0.15))
     rule_grey = rng.uniform(160, 185)
-    sheet = compose(sheet, (rule_grey,) * 3, ruled((side, side), rng, spacing, rule_grey, int(rng.integers(1, 4)), squared))
+    sheet = compose(
+        sheet, (rule_grey,) * 3, ruled((side, side), rng, spacing, rule_grey, int(rng.integers(1, 4)), squared)
+    )
     cover = ink_layer(segments, (side, side), (left, top, box), side * rng.uniform(0.012, 0.025))
     grain = np.clip(rng.normal(1, 0.15, cover.shape), 0, 1)  # graphite leaves gaps
     pencil = rng.uniform(90, 130)

@@ -79,8 +79,14 @@ def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=
     history = []
     state = None
     if checkpoint:
-        settings = dict(model=repr(model), recipe=recipe.to_dict(), seed=seed, device=device.type,
-                        data=data_fingerprint(x_train, y_train, x_val, y_val), max_batches=max_batches)
+        settings = dict(
+            model=repr(model),
+            recipe=recipe.to_dict(),
+            seed=seed,
+            device=device.type,
+            data=data_fingerprint(x_train, y_train, x_val, y_val),
+            max_batches=max_batches,
+        )
         state = resume(checkpoint, settings)
     if state:
         for obj, key in [(model, "model"), (optimizer, "optimizer"), (scheduler, "scheduler")]:
@@ -114,22 +120,41 @@ def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=
                 bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.4f}")
         seconds = time.perf_counter() - start
         val_loss, val_accuracy = evaluate(model, x_val, y_val, device)
-        history.append(dict(epoch=epoch + 1, train_loss=loss_sum.item() / seen, train_accuracy=correct.item() / seen,
-                            val_loss=val_loss, val_accuracy=val_accuracy, seconds=seconds))
+        history.append(
+            dict(
+                epoch=epoch + 1,
+                train_loss=loss_sum.item() / seen,
+                train_accuracy=correct.item() / seen,
+                val_loss=val_loss,
+                val_accuracy=val_accuracy,
+                seconds=seconds,
+            )
+        )
         if progress:
-            tqdm.write(f"epoch {epoch + 1}/{recipe.epochs}: train loss {history[-1]['train_loss']:.4f} "
-                       f"acc {history[-1]['train_accuracy']:.4f} | val loss {val_loss:.4f} acc {val_accuracy:.4f} | {seconds:.1f}s")
+            tqdm.write(
+                f"epoch {epoch + 1}/{recipe.epochs}: train loss {history[-1]['train_loss']:.4f} "
+                f"acc {history[-1]['train_accuracy']:.4f} | val loss {val_loss:.4f} acc {val_accuracy:.4f} | "
+                f"{seconds:.1f}s"
+            )
         if checkpoint:
-            state = dict(model=model.state_dict(), optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                         generator=generator.get_state(), torch_rng=torch.get_rng_state(), history=history,
-                         settings=settings)
+            state = dict(
+                model=model.state_dict(),
+                optimizer=optimizer.state_dict(),
+                scheduler=scheduler.state_dict(),
+                generator=generator.get_state(),
+                torch_rng=torch.get_rng_state(),
+                history=history,
+                settings=settings,
+            )
             buffer = io.BytesIO()
             torch.save(state, buffer)
             weights.write_atomic(checkpoint, buffer.getvalue())
     return history
 
 
-def train_variant(name, *, epochs=None, seed=0, out=WEIGHTS_DIR, device=None, limit=None, max_batches=None, progress=True):
+def train_variant(
+    name, *, epochs=None, seed=0, out=WEIGHTS_DIR, device=None, limit=None, max_batches=None, progress=True
+):
     """Train a registered variant by its recipe, measure it, and write out/NAME.safetensors and NAME.json.
 
     Returns the metadata written. An interrupted run, started again with the same settings, resumes from
@@ -143,19 +168,39 @@ def train_variant(name, *, epochs=None, seed=0, out=WEIGHTS_DIR, device=None, li
     Path(out).mkdir(parents=True, exist_ok=True)
     checkpoint = Path(out) / f"{name}.ckpt.pt"
     x_val, y_val = load_mnist("val", limit=limit)
-    history = fit(model, recipe, load_mnist("train", limit=limit), (x_val, y_val), seed=seed, device=device,
-                  checkpoint=checkpoint, max_batches=max_batches, progress=progress)
+    history = fit(
+        model,
+        recipe,
+        load_mnist("train", limit=limit),
+        (x_val, y_val),
+        seed=seed,
+        device=device,
+        checkpoint=checkpoint,
+        max_batches=max_batches,
+        progress=progress,
+    )
     x_test, y_test = load_mnist("test", limit=limit)
     meta = dict(
-        name=name, description=v.description, arch=v.arch, args=v.args, kind=model.kind,
-        params=count_params(model), recipe=recipe.to_dict(), epochs=recipe.epochs, seed=seed,
-        train_seconds=round(sum(h["seconds"] for h in history), 2), device=str(device),
-        torch_threads=torch.get_num_threads(), val_accuracy=history[-1]["val_accuracy"],
+        name=name,
+        description=v.description,
+        arch=v.arch,
+        args=v.args,
+        kind=model.kind,
+        params=count_params(model),
+        recipe=recipe.to_dict(),
+        epochs=recipe.epochs,
+        seed=seed,
+        train_seconds=round(sum(h["seconds"] for h in history), 2),
+        device=str(device),
+        torch_threads=torch.get_num_threads(),
+        val_accuracy=history[-1]["val_accuracy"],
         test_accuracy=evaluate(model, x_test, y_test, device)[1],
-        temperature=fit_temperature(predict_logits(model, x_val, device), y_val), digitlib_version=__version__,
-        data_md5=data_checksum(), smoke=bool(limit or max_batches), history=history,
+        temperature=fit_temperature(predict_logits(model, x_val, device), y_val),
+        digitlib_version=__version__,
+        data_md5=data_checksum(),
+        smoke=bool(limit or max_batches),
+        history=history,
     )
     meta = weights.save(model, name, meta, out)
     checkpoint.unlink(missing_ok=True)
     return meta
-

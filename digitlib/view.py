@@ -19,8 +19,22 @@ FEATURES_SHOWN = 8  # channels shown per conv layer: the most active, as in digi
 INVITE = "Draw a digit, or a number such as 2026, with the mouse, a finger or a pen."
 NOT_FOUND = "No digit found: draw a little bigger or bolder."
 # matplotlib's "inferno" at 9 evenly spaced points, interpolated linearly between them
-INFERNO = np.array([[0, 0, 4], [33, 12, 74], [87, 16, 110], [138, 34, 106], [188, 55, 84], [228, 90, 49],
-                    [249, 142, 9], [249, 203, 53], [252, 255, 164]]) / 255
+INFERNO = (
+    np.array(
+        [
+            [0, 0, 4],
+            [33, 12, 74],
+            [87, 16, 110],
+            [138, 34, 106],
+            [188, 55, 84],
+            [228, 90, 49],
+            [249, 142, 9],
+            [249, 203, 53],
+            [252, 255, 164],
+        ]
+    )
+    / 255
+)
 
 
 @dataclass
@@ -48,8 +62,9 @@ def shown(digits, drawn):
     number = "".join(str(p.digit) for p in digits)
     if len(digits) == 1:
         return Shown(number, verdict(main.probs).capitalize(), bars_html(main.probs), number, "", main.x)
-    status = (f"{len(digits)} digits: the views show the one with the most ink, read as {main.digit} "
-              f"({verdict(main.probs)}).")
+    status = (
+        f"{len(digits)} digits: the views show the one with the most ink, read as {main.digit} ({verdict(main.probs)})."
+    )
     return Shown("", status, bars_html(main.probs), number, "".join(crop_html(p) for p in digits), main.x)
 
 
@@ -107,8 +122,10 @@ def bars_html(probs):
 
 def crop_html(p):
     """One digit of a number: what the network saw and what it read."""
-    return (f'<div style="display:inline-block;text-align:center;margin-right:8px">{img(png(p.x[0], scale=2))}'
-            f"<br><b>{p.digit}</b> {verdict(p.probs)}</div>")
+    return (
+        f'<div style="display:inline-block;text-align:center;margin-right:8px">{img(png(p.x[0], scale=2))}'
+        f"<br><b>{p.digit}</b> {verdict(p.probs)}</div>"
+    )
 
 
 def tile(maps, cell=56):

@@ -131,14 +131,16 @@ def load(name, folder=WEIGHTS_DIR, device="cpu"):
     except (SafetensorError, ValueError):
         raise DigitlibError(f"corrupt weights file {tensors_path}; {hint}") from None
     if SHA256_KEY in meta and hashlib.sha256(data).hexdigest() != meta[SHA256_KEY]:
-        raise DigitlibError(f"weights file {tensors_path} is not the one {meta_path} was written with (an interrupted "
-                            f"save?); {hint}")
+        raise DigitlibError(
+            f"weights file {tensors_path} is not the one {meta_path} was written with (an interrupted save?); {hint}"
+        )
     model = build(meta["arch"], meta["args"])
     try:
         model.load_state_dict(state)
     except RuntimeError:
-        raise DigitlibError(f"weights file {tensors_path} does not match the architecture in {meta_path}; "
-                            f"{hint}") from None
+        raise DigitlibError(
+            f"weights file {tensors_path} does not match the architecture in {meta_path}; {hint}"
+        ) from None
     return model.to(device).eval()
 
 

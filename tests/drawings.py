@@ -20,7 +20,12 @@ def drawing(digit, style="plain", size=280):
     elif style == "thick":
         ink = ndimage.binary_dilation(ink, iterations=size // 28)
     elif style == "small":
-        small = np.asarray(Image.fromarray(ink.astype(np.uint8) * 255).resize((size // 4, size // 4), Image.Resampling.BILINEAR)) > 127
+        small = (
+            np.asarray(
+                Image.fromarray(ink.astype(np.uint8) * 255).resize((size // 4, size // 4), Image.Resampling.BILINEAR)
+            )
+            > 127
+        )
         ink = np.zeros_like(ink)
         ink[size // 20 : size // 20 + size // 4, -size // 4 - size // 20 : -size // 20] = small
     pixels = np.where(ink, 0, 255).astype(np.uint8)  # black pen on white paper
@@ -38,5 +43,7 @@ def drawing(digit, style="plain", size=280):
         rgb = np.where(ink[..., None], np.array([40, 50, 130]) * light, paper) + rng.normal(0, 6, (size, size, 3))
         return Image.fromarray(ndimage.gaussian_filter(rgb, (1.5, 1.5, 0)).clip(0, 255).astype(np.uint8))
     if style == "transparent":
-        return Image.fromarray(np.dstack([np.zeros_like(pixels)] * 3 + [np.where(ink, 255, 0).astype(np.uint8)]), "RGBA")
+        return Image.fromarray(
+            np.dstack([np.zeros_like(pixels)] * 3 + [np.where(ink, 255, 0).astype(np.uint8)]), "RGBA"
+        )
     return Image.fromarray(pixels)

@@ -18,10 +18,15 @@ def encode(image, fmt, **options):
 
 def png_header(width, height):
     """A PNG that declares width x height 1-bit pixels and holds none: a decompression bomb's header."""
+
     def chunk(kind, payload):
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0))
+        + chunk(b"IEND", b"")
+    )
 
 
 def rotated_jpeg(gray):
@@ -62,14 +67,17 @@ def variants(gray, other):
         "animated.gif": encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0),
         "multipage.tif": encode(gray, "TIFF", save_all=True, append_images=[other, Image.new("L", gray.size, 255)]),
         "palette_transparent.png": encode(palette, "PNG", transparency=0),
-        "la.png": encode(Image.merge("LA", [Image.new("L", gray.size, 0), Image.fromarray(np.where(ink, 255, 0).astype(np.uint8))]), "PNG"),
+        "la.png": encode(
+            Image.merge("LA", [Image.new("L", gray.size, 0), Image.fromarray(np.where(ink, 255, 0).astype(np.uint8))]),
+            "PNG",
+        ),
         "one_bit.bmp": encode(Image.fromarray(~ink), "BMP"),
         "lossless.webp": encode(gray, "WEBP", lossless=True),
     }
 
 
 def unreadable(gray, seed=0):
-    """Files that hold no readable image, with a fragment of the message each must get: {file name: (bytes, fragment)}."""
+    """Files that hold no readable image, with a fragment of the message each must get: {name: (bytes, fragment)}."""
     rng = np.random.default_rng(seed)
     png, jpeg, tiff = encode(gray, "PNG"), encode(gray, "JPEG"), encode(gray, "TIFF")
     damaged = bytearray(png)
@@ -87,12 +95,19 @@ def unreadable(gray, seed=0):
         "photo.heic": (b"\x00\x00\x00\x18ftypheic" + bytes(64), "not a readable image"),
         "bomb.png": (png_header(60_000, 60_000), "over the limit"),
         "big.png": (png_header(8_000, 8_000), "8000x8000 is over the limit of 50,000,000 pixels"),
-        "figure.eps": (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\nnewpath 4 4 moveto 24 24 lineto stroke\n",
-                       "PostScript (EPS) files are not read"),
-        "scan.pdf": (b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
-                     "PDF files are not read"),
-        "drawing.svg": (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28">'
-                        b'<text x="8" y="20">7</text></svg>\n', "SVG files are not read"),
+        "figure.eps": (
+            b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\nnewpath 4 4 moveto 24 24 lineto stroke\n",
+            "PostScript (EPS) files are not read",
+        ),
+        "scan.pdf": (
+            b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+            "PDF files are not read",
+        ),
+        "drawing.svg": (
+            b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="28" height="28">'
+            b'<text x="8" y="20">7</text></svg>\n',
+            "SVG files are not read",
+        ),
         "dot.png": (encode(Image.new("L", (1, 1), 0), "PNG"), "1x1 pixels is too small"),
     }
 

@@ -2,11 +2,11 @@ import numpy as np
 import torch
 
 from digitlib import metrics, weights
+from digitlib.answers import probs
 from digitlib.calibration import fit_temperature
 from digitlib.data import load_mnist
-from digitlib.predict import Predictor
-from digitlib.answers import probs
 from digitlib.infer import predict_logits
+from digitlib.predict import Predictor
 
 
 def test_fit_temperature_recovers_the_temperature_that_made_the_data():
@@ -19,7 +19,9 @@ def test_fit_temperature_recovers_the_temperature_that_made_the_data():
 def test_stored_temperature_is_the_one_fitted_on_the_validation_split():
     x_val, y_val = load_mnist("val")
     for name in ["fast", "compact"]:
-        assert weights.read_meta(name)["temperature"] == fit_temperature(predict_logits(weights.load(name), x_val), y_val)
+        assert weights.read_meta(name)["temperature"] == fit_temperature(
+            predict_logits(weights.load(name), x_val), y_val
+        )
 
 
 def test_temperature_scaling_calibrates_the_label_smoothed_model():

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from drawings import drawing
+from odd_files import BINARY, encode, odd_names, unreadable, variants
 from PIL import Image
 
 from digitlib import cli, weights
@@ -17,9 +19,6 @@ from digitlib.cli import main
 from digitlib.constants import ROOT
 from digitlib.images import display_name
 from digitlib.models import VARIANTS
-from drawings import drawing
-from odd_files import BINARY, encode, odd_names, unreadable, variants
-
 
 # the CLI under test is the digitlib beside these tests, whichever copy is installed
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
@@ -27,8 +26,9 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.e
 
 def run(*args, cwd=None):
     """Run the CLI from an unrelated folder (paths must not depend on it)."""
-    return subprocess.run([sys.executable, "-m", "digitlib", *args], capture_output=True, text=True,
-                          cwd=cwd or "/", env=ENV, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "digitlib", *args], capture_output=True, text=True, cwd=cwd or "/", env=ENV, timeout=600
+    )
 
 
 def assert_one_line_error(result, *fragments):
@@ -80,12 +80,23 @@ def test_models_lists_every_variant_with_its_shipped_accuracy():
 def test_where_names_the_clone_folders_and_digitlib_data_moves_the_data(tmp_path):
     def where(**env):
         clean = {k: v for k, v in ENV.items() if k != "DIGITLIB_DATA"}
-        result = subprocess.run([sys.executable, "-m", "digitlib", "where", "--json"], capture_output=True, text=True,
-                                cwd="/", env={**clean, **env}, timeout=600)
+        result = subprocess.run(
+            [sys.executable, "-m", "digitlib", "where", "--json"],
+            capture_output=True,
+            text=True,
+            cwd="/",
+            env={**clean, **env},
+            timeout=600,
+        )
         return json.loads(result.stdout)
 
-    assert where() == {"package": str(ROOT / "digitlib"), "clone": True, "weights": str(ROOT / "weights"),
-                       "train_out": str(ROOT / "weights"), "data": str(ROOT / "data")}
+    assert where() == {
+        "package": str(ROOT / "digitlib"),
+        "clone": True,
+        "weights": str(ROOT / "weights"),
+        "train_out": str(ROOT / "weights"),
+        "data": str(ROOT / "data"),
+    }
     assert where(DIGITLIB_DATA=str(tmp_path))["data"] == str(tmp_path)
 
 
@@ -124,9 +135,16 @@ def test_predict_reports_a_blank_image_as_no_digit(images):
     assert "no digit" in run("predict", str(images["blank"])).stdout
 
 
-@pytest.mark.parametrize("bad, message", [("missing", "no such file"), ("empty", "empty file"),
-                                          ("text", "not a readable image"), ("truncated", "truncated or corrupt"),
-                                          ("bomb", "over the limit")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("missing", "no such file"),
+        ("empty", "empty file"),
+        ("text", "not a readable image"),
+        ("truncated", "truncated or corrupt"),
+        ("bomb", "over the limit"),
+    ],
+)
 def test_predict_reports_a_bad_file_and_still_reads_the_others(images, bad, message, tmp_path):
     path = tmp_path / "missing.png" if bad == "missing" else images[bad]
     result = run("predict", str(path), str(images["plain"]), "--json")
@@ -152,7 +170,9 @@ def matrix(tmp_path_factory, mnist_test):
         files.append((str(folder / name), expected))
 
     for i, name in enumerate(variants(Image.new("L", (28, 28)), Image.new("L", (28, 28)))):
-        gray = drawing(digits[i]) if name in BINARY else drawing(digits[i], "photo").convert("L")  # binary: pen on paper
+        gray = (
+            drawing(digits[i]) if name in BINARY else drawing(digits[i], "photo").convert("L")
+        )  # binary: pen on paper
         odd = variants(gray, drawing(digits[i + 1]))
         add(name, odd[name], int(labels[i]))
     for i, name in enumerate(odd_names(), start=20):
@@ -166,13 +186,18 @@ def matrix(tmp_path_factory, mnist_test):
     (folder / "a_folder.png").mkdir()
     os.mkfifo(folder / "pipe.png")
     (folder / "dangling.png").symlink_to(folder / "gone.png")
-    files += [(str(folder / "a_folder.png"), "is a directory"), (str(folder / "pipe.png"), "not a regular file"),
-              (str(folder / "dangling.png"), "no such file"), (str(folder / "missing.png"), "no such file")]
+    files += [
+        (str(folder / "a_folder.png"), "is a directory"),
+        (str(folder / "pipe.png"), "not a regular file"),
+        (str(folder / "dangling.png"), "no such file"),
+        (str(folder / "missing.png"), "no such file"),
+    ]
     return files
 
 
 def strict_json(line):
     """One JSON object, refusing NaN and Infinity, which are not JSON."""
+
     def refuse(constant):
         raise ValueError(f"{constant} is not JSON")
 
@@ -182,6 +207,7 @@ def strict_json(line):
 @pytest.fixture
 def refusing_open(monkeypatch):
     """Reading locked.png fails as without permission (tests run as root), memory.png as out of memory."""
+
     def fake_open(path, *args, **kwargs):
         errors = {"locked.png": PermissionError(13, "Permission denied", str(path)), "memory.png": MemoryError()}
         if os.path.basename(path) in errors:
@@ -216,7 +242,7 @@ def test_predict_prints_one_line_per_file_naming_it_once(matrix, refusing_open, 
 
 
 def test_predict_survives_any_exception_and_model_output(images, monkeypatch, capsys):
-    from digitlib.predict import Predictor, Prediction
+    from digitlib.predict import Prediction, Predictor
 
     def broken(self, image):
         raise RuntimeError("something nobody expected")
@@ -230,8 +256,12 @@ def test_predict_survives_any_exception_and_model_output(images, monkeypatch, ca
 
 
 def test_predict_in_a_process_over_every_odd_file_prints_no_traceback(matrix):
-    result = subprocess.run([sys.executable, "-m", "digitlib", "predict", "--json", *[os.fsencode(p) for p, _ in matrix]],
-                            capture_output=True, cwd="/", timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "digitlib", "predict", "--json", *[os.fsencode(p) for p, _ in matrix]],
+        capture_output=True,
+        cwd="/",
+        timeout=600,
+    )
     rows = [strict_json(line) for line in result.stdout.decode("ascii").splitlines()]
     assert result.returncode == 1 and len(rows) == len(matrix) and result.stderr == b""
 
@@ -272,8 +302,9 @@ def test_help_states_every_default():
 def test_bad_training_arguments_are_one_line(tmp_path):
     result = run("train", "--model", "fast", "--epochs", "0", "--out", str(tmp_path))
     assert result.returncode == 2 and "Traceback" not in result.stderr and "at least 1" in result.stderr
-    assert_one_line_error(run("train", "--model", "fast", "--device", "tpu", "--dry-run", "--out", str(tmp_path)),
-                          "not available")
+    assert_one_line_error(
+        run("train", "--model", "fast", "--device", "tpu", "--dry-run", "--out", str(tmp_path)), "not available"
+    )
 
 
 def folder_hashes(folder):
@@ -292,10 +323,24 @@ def test_a_dry_run_without_out_leaves_the_weights_folder_untouched(tmp_path, mon
 
 
 def test_two_trainings_into_one_folder_at_once_leave_a_valid_pair(tmp_path):
-    command = [sys.executable, "-m", "digitlib", "train", "--model", "compact", "--dry-run", "--json",
-               "--device", "cpu", "--out", str(tmp_path)]
-    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/", env=ENV)
-            for _ in range(2)]
+    command = [
+        sys.executable,
+        "-m",
+        "digitlib",
+        "train",
+        "--model",
+        "compact",
+        "--dry-run",
+        "--json",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path),
+    ]
+    runs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/", env=ENV)
+        for _ in range(2)
+    ]
     for r in runs:
         _, err = r.communicate(timeout=600)
         assert r.returncode == 0, err
@@ -333,7 +378,10 @@ def test_plain_output_words_confidence_as_the_dashboard_does():
     sure[7], sure[1] = 0.99999, 0.00001
     unsure[1], unsure[7], unsure[0] = 0.4, 0.25, 0.0
     assert cli.plain({"file": "a.png", "digit": 7, "probabilities": sure, "error": None}) == "a.png: 7 (99.9% sure)"
-    assert cli.plain({"file": "b.png", "digit": 1, "probabilities": unsure, "error": None}) == "b.png: 1 (not sure: 1 or 7?)"
+    assert (
+        cli.plain({"file": "b.png", "digit": 1, "probabilities": unsure, "error": None})
+        == "b.png: 1 (not sure: 1 or 7?)"
+    )
     digits = [{"digit": 7, "probabilities": sure}, {"digit": 1, "probabilities": unsure}]
     row = {"file": "c.png", "number": "71", "digits": digits, "error": None}
     assert cli.plain(row) == "c.png: 71 (7 99.9% sure; 1 not sure: 1 or 7?)"

@@ -7,12 +7,12 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
+from drawings import drawing
 from PIL import Image
+from strokes import strokes
 
 from digitlib.constants import ROOT
 from digitlib.dashboard import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH, DigitDashboard, dashboard
-from drawings import drawing
-from strokes import strokes
 
 
 @pytest.fixture
@@ -60,8 +60,15 @@ def test_switching_to_a_fully_connected_model_explains_the_missing_feature_maps(
 
 
 def upload(app, name, data):
-    app.upload.value = ({"name": name, "type": "image/png", "size": len(data), "content": memoryview(data),
-                         "last_modified": datetime.now(timezone.utc)},)
+    app.upload.value = (
+        {
+            "name": name,
+            "type": "image/png",
+            "size": len(data),
+            "content": memoryview(data),
+            "last_modified": datetime.now(timezone.utc),
+        },
+    )
 
 
 def png_bytes(image):

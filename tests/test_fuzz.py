@@ -2,14 +2,14 @@
 
 import numpy as np
 import pytest
+from drawings import drawing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from odd_files import encode, variants
 
 from digitlib.errors import DigitlibError
 from digitlib.preprocess import to_mnist_input
-from drawings import drawing
-from odd_files import encode, variants
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DTYPES = [np.uint8, np.uint16, np.int32, np.float32, np.float64, bool]
@@ -25,7 +25,9 @@ def assert_mnist_or_refused(source):
 
 
 @FUZZ
-@given(hnp.arrays(st.sampled_from(DTYPES), hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=48)))  # any values, NaN and inf included
+@given(
+    hnp.arrays(st.sampled_from(DTYPES), hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=48))
+)  # any values, NaN and inf included
 def test_any_array_is_read_or_refused_with_a_message(array):
     assert_mnist_or_refused(array)
 
@@ -36,7 +38,9 @@ def encoded():
     digit = np.zeros((28, 28), np.uint8)
     digit[6:22, 12:16] = 255  # a 1
     gray = drawing(digit, size=56)
-    return [encode(gray, f) for f in ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")] + list(variants(gray, gray).values())
+    return [encode(gray, f) for f in ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")] + list(
+        variants(gray, gray).values()
+    )
 
 
 @FUZZ

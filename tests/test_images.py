@@ -4,14 +4,14 @@ import os
 
 import numpy as np
 import pytest
+from drawings import drawing
+from odd_files import BINARY, binary_version, rotated_jpeg, unreadable, variants
 from PIL import Image
 
 from digitlib import images
 from digitlib.errors import DigitlibError
 from digitlib.images import open_image
 from digitlib.preprocess import to_mnist_input
-from drawings import drawing
-from odd_files import BINARY, binary_version, rotated_jpeg, unreadable, variants
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +25,24 @@ def odd(gray, mnist_test):
     return variants(gray, drawing(mnist_test[0][1]))
 
 
-@pytest.mark.parametrize("name", ["sixteen_bit.png", "float.tif", "int32.tif", "lab.tif", "cmyk.tif", "cmyk.jpg",
-                                  "rotated.jpg", "animated.gif", "multipage.tif", "palette_transparent.png", "la.png",
-                                  "one_bit.bmp", "lossless.webp"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sixteen_bit.png",
+        "float.tif",
+        "int32.tif",
+        "lab.tif",
+        "cmyk.tif",
+        "cmyk.jpg",
+        "rotated.jpg",
+        "animated.gif",
+        "multipage.tif",
+        "palette_transparent.png",
+        "la.png",
+        "one_bit.bmp",
+        "lossless.webp",
+    ],
+)
 def test_every_mode_and_format_is_read_like_the_plain_drawing(gray, odd, name):
     x = to_mnist_input(odd[name])
     reference = to_mnist_input(binary_version(gray) if name in BINARY else gray)
@@ -84,15 +99,29 @@ def test_a_pipe_is_refused_without_being_read(tmp_path):
 @pytest.mark.parametrize("kind", ["bool", "uint16", "int32", "float64", "HxWx1", "grey and alpha"])
 def test_arrays_of_every_kind_are_read_by_their_dtype(mnist_test, kind):
     digit = mnist_test[0][0]
-    array = {"bool": digit > 127, "uint16": digit.astype(np.uint16) * 257, "int32": digit.astype(np.int32),
-             "float64": digit / 255, "HxWx1": digit[..., None],
-             "grey and alpha": np.dstack([digit, np.full_like(digit, 255)])}[kind]
+    array = {
+        "bool": digit > 127,
+        "uint16": digit.astype(np.uint16) * 257,
+        "int32": digit.astype(np.int32),
+        "float64": digit / 255,
+        "HxWx1": digit[..., None],
+        "grey and alpha": np.dstack([digit, np.full_like(digit, 255)]),
+    }[kind]
     expected = (digit > 127) * np.uint8(255) if kind == "bool" else digit
     assert np.array_equal(to_mnist_input(array), to_mnist_input(expected))
 
 
-@pytest.mark.parametrize("array", [np.full((28, 28), np.nan), np.full((28, 28), np.inf), np.zeros((28, 28, 5)),
-                                   np.zeros(784), np.zeros((1, 28, 28, 1)), np.zeros((28, 28), complex)])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.full((28, 28), np.nan),
+        np.full((28, 28), np.inf),
+        np.zeros((28, 28, 5)),
+        np.zeros(784),
+        np.zeros((1, 28, 28, 1)),
+        np.zeros((28, 28), complex),
+    ],
+)
 def test_arrays_that_are_not_pictures_are_refused(array):
     with pytest.raises(DigitlibError, match="image data: "):
         open_image(array)

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from drawings import drawing
 
 from digitlib import weights
 from digitlib.cli import main
@@ -17,7 +18,6 @@ from digitlib.explain import feature_maps
 from digitlib.onnx_model import OnnxModel, export_hint, onnx_path, staleness
 from digitlib.predict import Predictor
 from digitlib.preprocess import to_mnist_input
-from drawings import drawing
 
 SHIPPED = weights.shipped()
 STYLES = ("plain", "thick", "small", "photo", "shadow")
@@ -108,10 +108,12 @@ def test_export_without_weights_is_a_one_line_error(tmp_path, capsys):
 
 
 def test_the_onnx_runtime_reads_digits_without_importing_torch():
-    code = ("import sys, numpy as np; from digitlib.onnx_model import OnnxModel; "
-            "p = OnnxModel('best').probs(np.zeros((1, 1, 28, 28), np.float32)); "
-            "assert p.shape == (1, 10), p.shape; "
-            "assert 'torch' not in sys.modules, 'torch was imported'")
+    code = (
+        "import sys, numpy as np; from digitlib.onnx_model import OnnxModel; "
+        "p = OnnxModel('best').probs(np.zeros((1, 1, 28, 28), np.float32)); "
+        "assert p.shape == (1, 10), p.shape; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/", env=env, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -39,7 +39,10 @@ def test_image_figures(data):
     assert titled(plots.filters(explain.first_filters(model)))
     assert titled(plots.feature_maps(x[0], explain.feature_maps(model, x[0])))
     assert titled(plots.overlays(x[:3], [explain.saliency(model, i) for i in x[:3]], ["a", "b", "c"], "saliency"))
-    rows = {"SmoothGrad": [explain.saliency(model, i) for i in x[:3]], "occlusion": [explain.occlusion(model, i) for i in x[:3]]}
+    rows = {
+        "SmoothGrad": [explain.saliency(model, i) for i in x[:3]],
+        "occlusion": [explain.occlusion(model, i) for i in x[:3]],
+    }
     fig = plots.overlay_rows(x[:3], rows, ["a", "b", "c"], "attributions")
     assert titled(fig) and [ax.get_ylabel() for ax in fig.axes[::3]] == list(rows)
 

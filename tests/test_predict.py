@@ -1,8 +1,8 @@
 import numpy as np
+from drawings import drawing
 from PIL import Image
 
 from digitlib.predict import Predictor
-from drawings import drawing
 
 
 def write_number(digits, style="plain"):

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
+from drawings import drawing
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from digitlib.errors import DigitlibError
 from digitlib.predict import Predictor
 from digitlib.preprocess import MNIST_STROKE, fit_box, stroke_width, to_mnist_input
-from drawings import drawing
 
 STYLES = ["plain", "inverted", "transparent", "thin", "thick", "small", "photo", "shadow", "lined"]
 
@@ -98,10 +98,19 @@ def test_numpy_resize_gives_torchs_antialiased_bilinear_resize():
     from digitlib.resample import resize
 
     rng = np.random.default_rng(0)
-    for height, width, out_h, out_w in [(280, 560, 40, 80), (80, 35, 20, 9), (12, 30, 80, 77), (57, 300, 57, 21),
-                                        (200, 14, 80, 6), (90, 90, 20, 20), (33, 7, 80, 17), (1, 60, 9, 3)]:
+    for height, width, out_h, out_w in [
+        (280, 560, 40, 80),
+        (80, 35, 20, 9),
+        (12, 30, 80, 77),
+        (57, 300, 57, 21),
+        (200, 14, 80, 6),
+        (90, 90, 20, 20),
+        (33, 7, 80, 17),
+        (1, 60, 9, 3),
+    ]:
         ink = (rng.random((height, width)) * (rng.random((height, width)) < 0.4)).astype(np.float32)
-        expected = F.interpolate(torch.from_numpy(ink)[None, None], size=(out_h, out_w), mode="bilinear",
-                                 antialias=True, align_corners=False)[0, 0].numpy()
+        expected = F.interpolate(
+            torch.from_numpy(ink)[None, None], size=(out_h, out_w), mode="bilinear", antialias=True, align_corners=False
+        )[0, 0].numpy()
         # the same to the bit with torch's x86 builds; other builds may round the last bit otherwise
         np.testing.assert_allclose(resize(ink, out_h, out_w), expected, rtol=0, atol=1e-6)

@@ -11,8 +11,8 @@ import pytest
 from digitlib import robustness, synth
 from digitlib.cli import main
 from digitlib.data import load_mnist
-from digitlib.predict import Predictor
 from digitlib.infer import evaluate
+from digitlib.predict import Predictor
 
 SEED = 2026
 N = 60  # per condition, a third from each source of shapes
@@ -24,8 +24,10 @@ LEAST = {"grey squared": 0.9, "faint hairline": 0.9, "shadowed photo": 0.6}
 @pytest.fixture(scope="module")
 def sources():
     if not synth.fonts():
-        pytest.skip("no handwriting font installed (make fonts: Debian's fonts-dkg-handwriting, fonts-humor-sans, "
-                    "fonts-comic-neue)")
+        pytest.skip(
+            "no handwriting font installed (make fonts: Debian's fonts-dkg-handwriting, fonts-humor-sans, "
+            "fonts-comic-neue)"
+        )
     return ("templates", "fonts", "mnist")
 
 

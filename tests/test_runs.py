@@ -28,5 +28,5 @@ def test_smoke_setting_trains_into_a_temporary_folder_and_returns_the_stored_res
     monkeypatch.setenv(runs.SMOKE_ENV, "1")
     monkeypatch.setattr(sweeps, "run_sweep", lambda name, **kw: calls.append((name, kw)))
     assert runs.sweep_or_load("augment") == load_sweep("augment")
-    (name, kw), = calls
+    ((name, kw),) = calls
     assert name == "augment" and kw["limit"] and kw["max_batches"] and "weights" not in str(kw["out"])

@@ -10,9 +10,9 @@ import urllib.error
 import urllib.request
 
 import psutil
+from serving import kernels, serve_dashboard, wait_until_warm
 
 from digitlib.constants import ROOT
-from serving import kernels, serve_dashboard, wait_until_warm
 
 CEILING = 3  # voila.json's pool of 2 preheated kernels, plus one
 
@@ -45,8 +45,11 @@ def test_tornado_lets_through_an_upload_past_the_app_limit_so_the_app_can_refuse
 
 
 def test_page_requests_past_the_kernel_ceiling_get_a_busy_page_and_the_server_recovers(tmp_path):
-    options = [f"--CappedKernelManager.max_kernels={CEILING}", "--MappingKernelManager.cull_idle_timeout=45",
-               "--MappingKernelManager.cull_interval=2"]
+    options = [
+        f"--CappedKernelManager.max_kernels={CEILING}",
+        "--MappingKernelManager.cull_idle_timeout=45",
+        "--MappingKernelManager.cull_interval=2",
+    ]
     with serve_dashboard(tmp_path / "voila.log", *options) as server:
         process = psutil.Process(server.pid)
         rss_before = process.memory_info().rss
@@ -68,11 +71,19 @@ def test_page_requests_past_the_kernel_ceiling_get_a_busy_page_and_the_server_re
         after_culling = get(server.url)
 
     (ROOT / "tests" / "artifacts").mkdir(exist_ok=True)
-    (ROOT / "tests" / "artifacts" / "serving.json").write_text(json.dumps({
-        "ceiling": CEILING, "statuses": statuses, "kernels_after_each_request": counts,
-        "seconds_per_request": [round(seconds, 3) for _, _, seconds in replies],
-        "server_rss_mib_before_and_after": [round(rss_before / 2**20), round(rss_after / 2**20)],
-        "status_after_culling": after_culling[0]}, indent=2))
+    (ROOT / "tests" / "artifacts" / "serving.json").write_text(
+        json.dumps(
+            {
+                "ceiling": CEILING,
+                "statuses": statuses,
+                "kernels_after_each_request": counts,
+                "seconds_per_request": [round(seconds, 3) for _, _, seconds in replies],
+                "server_rss_mib_before_and_after": [round(rss_before / 2**20), round(rss_after / 2**20)],
+                "status_after_culling": after_culling[0],
+            },
+            indent=2,
+        )
+    )
     assert statuses == [200] * CEILING + [503] * (2 * CEILING)
     assert all("The dashboard is busy, try again in a minute" in body and "Traceback" not in body for body, _ in busy)
     assert max(seconds for _, seconds in busy) < 5

@@ -18,7 +18,9 @@ def test_every_stored_sweep_matches_its_definition():
     for name, trials in SWEEPS.items():
         stored = load_sweep(name)
         defined = [dict(group=t.group, label=t.label, args=t.args, recipe=t.recipe.to_dict()) for t in trials()]
-        assert [{k: r[k] for k in ("group", "label", "args", "recipe")} for r in stored] == json.loads(json.dumps(defined))
+        assert [{k: r[k] for k in ("group", "label", "args", "recipe")} for r in stored] == json.loads(
+            json.dumps(defined)
+        )
 
 
 def test_missing_or_unknown_sweeps_say_how_to_make_them(tmp_path):
@@ -29,4 +31,3 @@ def test_missing_or_unknown_sweeps_say_how_to_make_them(tmp_path):
         load_sweep("fc", tmp_path)
     with pytest.raises(DigitlibError, match="unknown sweep 'nope'"):
         run_sweep("nope")
-

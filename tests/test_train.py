@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from digitlib import train, weights
+from digitlib.augment import random_affine
 from digitlib.data import load_mnist
 from digitlib.models import VARIANTS, Augment, build
-from digitlib.augment import random_affine
 from digitlib.train import fit
 
 
@@ -92,8 +92,9 @@ def test_fit_trains_on_any_tensors_it_is_given():
     generator = torch.Generator().manual_seed(0)
     x, y = torch.rand(16, 1, 28, 28, generator=generator), torch.arange(16) % 10
     torch.manual_seed(0)
-    history = fit(small_model(), recipe(epochs=2, batch_size=8), (x[:8], y[:8]), (x[8:], y[8:]), device="cpu",
-                  progress=False)
+    history = fit(
+        small_model(), recipe(epochs=2, batch_size=8), (x[:8], y[:8]), (x[8:], y[8:]), device="cpu", progress=False
+    )
     assert [h["epoch"] for h in history] == [1, 2] and all(0 <= h["val_accuracy"] <= 1 for h in history)
 
 
@@ -129,8 +130,15 @@ def test_a_dry_run_keeps_a_real_runs_checkpoint(tmp_path):
     v = VARIANTS["compact"]
     checkpoint = tmp_path / "compact.ckpt.pt"
     torch.manual_seed(0)
-    fit(build(v.arch, v.args), replace(v.recipe, epochs=2), *TINY_DATA[600], checkpoint=checkpoint, device="cpu",
-        max_batches=3, progress=False)
+    fit(
+        build(v.arch, v.args),
+        replace(v.recipe, epochs=2),
+        *TINY_DATA[600],
+        checkpoint=checkpoint,
+        device="cpu",
+        max_batches=3,
+        progress=False,
+    )
     real = checkpoint.read_bytes()
     meta = train.train_variant("compact", out=tmp_path, epochs=1, device="cpu", limit=500, **TINY)
     assert len(meta["history"]) == 1 and meta["smoke"]

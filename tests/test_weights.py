@@ -7,8 +7,8 @@ import torch
 from digitlib import weights
 from digitlib.data import data_checksum, load_mnist
 from digitlib.errors import DigitlibError
-from digitlib.models import VARIANTS, build
 from digitlib.infer import evaluate
+from digitlib.models import VARIANTS, build
 
 TARGETS = {"best": 0.996, "fast": 0.99, "fc": 0.983}  # every other variant: 0.98
 
@@ -36,7 +36,9 @@ def saved(tmp_path):
 
 def test_missing_weights_name_the_file_and_the_retrain_command(saved):
     (saved / "tiny.safetensors").unlink()
-    with pytest.raises(DigitlibError, match=r"no weights file .*tiny.safetensors.*python -m digitlib train --model tiny"):
+    with pytest.raises(
+        DigitlibError, match=r"no weights file .*tiny.safetensors.*python -m digitlib train --model tiny"
+    ):
         weights.load("tiny", saved)
     with pytest.raises(DigitlibError, match=r"no weights metadata .*nothing.json"):
         weights.load("nothing", saved)
@@ -116,11 +118,22 @@ def test_metadata_holds_the_weights_hash_and_loads_without_it_as_shipped(saved):
     weights.load("tiny", saved)
 
 
-@pytest.mark.parametrize("change", [
-    dict(temperature=0), dict(temperature=-1.0), dict(temperature=float("nan")), dict(temperature=float("inf")),
-    dict(temperature="1.0"), dict(temperature=True), dict(temperature=None), dict(arch="ResNet"), dict(args=[8, 16]),
-    dict(args={"stages": [[8]], "width": 3}), dict(args={"stages": "wide"}),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        dict(temperature=0),
+        dict(temperature=-1.0),
+        dict(temperature=float("nan")),
+        dict(temperature=float("inf")),
+        dict(temperature="1.0"),
+        dict(temperature=True),
+        dict(temperature=None),
+        dict(arch="ResNet"),
+        dict(args=[8, 16]),
+        dict(args={"stages": [[8]], "width": 3}),
+        dict(args={"stages": "wide"}),
+    ],
+)
 def test_bad_metadata_is_one_error_naming_the_file_and_the_retrain_command(saved, change):
     meta = json.loads((saved / "tiny.json").read_text())
     (saved / "tiny.json").write_text(json.dumps({**meta, **change}))

@@ -13,15 +13,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from drawings import drawing
 
 from digitlib.constants import DATA_DIR, ROOT
-from drawings import drawing
 
 # Building reuses this environment's setuptools (no download); torch's own requirement brings one new enough.
 pytest.importorskip("setuptools", minversion="70.1", reason="building a wheel offline needs setuptools>=70.1")
 
-NOT_BUILD_INPUTS = shutil.ignore_patterns(".git", ".venv", "data", "build", "dist", "*.egg-info", "__pycache__",
-                                          ".ipynb_checkpoints", "artifacts")
+NOT_BUILD_INPUTS = shutil.ignore_patterns(
+    ".git", ".venv", "data", "build", "dist", "*.egg-info", "__pycache__", ".ipynb_checkpoints", "artifacts"
+)
 
 
 def check(cmd, **kwargs):
@@ -37,8 +38,21 @@ def installed():
         tmp = Path(tmp)
         # Build from a copy of the repository, so that build/ and *.egg-info are not written into it.
         shutil.copytree(ROOT, tmp / "src", ignore=NOT_BUILD_INPUTS, symlinks=True)
-        check([sys.executable, "-m", "pip", "wheel", str(tmp / "src"), "--no-deps", "--no-build-isolation",
-               "--no-index", "--quiet", "-w", str(tmp / "dist")])
+        check(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                str(tmp / "src"),
+                "--no-deps",
+                "--no-build-isolation",
+                "--no-index",
+                "--quiet",
+                "-w",
+                str(tmp / "dist"),
+            ]
+        )
         (wheel,) = (tmp / "dist").glob("digitlib-*.whl")
 
         # A fresh environment that reuses this one's packages (torch...) through a .pth file: --system-site-packages
@@ -50,8 +64,20 @@ def installed():
         purelib = check([str(python), "-I", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
         purelib = Path(purelib.strip())
         (purelib / "reuse-parent.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-        check([str(python), "-I", "-m", "pip", "install", "--no-deps", "--no-index", "--force-reinstall", "--quiet",
-               str(wheel)])
+        check(
+            [
+                str(python),
+                "-I",
+                "-m",
+                "pip",
+                "install",
+                "--no-deps",
+                "--no-index",
+                "--force-reinstall",
+                "--quiet",
+                str(wheel),
+            ]
+        )
         yield {"wheel": wheel, "env": env, "purelib": purelib, "tmp": tmp}
 
 
@@ -69,8 +95,11 @@ def digitlib(installed, *args, data=None):
 
 def test_the_wheel_carries_every_shipped_weight_and_sweep(installed):
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
-    shipped = [p.relative_to(ROOT / "weights").as_posix() for p in (ROOT / "weights").rglob("*")
-               if p.suffix in (".safetensors", ".json", ".onnx")]
+    shipped = [
+        p.relative_to(ROOT / "weights").as_posix()
+        for p in (ROOT / "weights").rglob("*")
+        if p.suffix in (".safetensors", ".json", ".onnx")
+    ]
     assert shipped and {f"digitlib/shipped_weights/{p}" for p in shipped} <= names
     assert any(p.startswith("sweeps/") for p in shipped)
 

@@ -5,7 +5,6 @@ import shutil
 import urllib.request
 
 import pytest
-
 from serving import CHROMIUM_ARGS, serve_dashboard
 
 

@@ -11,8 +11,14 @@ import pytest
 
 from digitlib.constants import ROOT
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def free_port():
@@ -62,9 +68,21 @@ def serve_dashboard(log, *options):
     process's url attribute is the dashboard's address. Its output goes to the file `log`."""
     port = free_port()
     with open(log, "w") as out:
-        server = subprocess.Popen([sys.executable, "-m", "voila", "notebooks/06_dashboard.ipynb", f"--port={port}",
-                                   "--no-browser", "--Voila.ip=127.0.0.1", *options],
-                                  cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "voila",
+                "notebooks/06_dashboard.ipynb",
+                f"--port={port}",
+                "--no-browser",
+                "--Voila.ip=127.0.0.1",
+                *options,
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     server.url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + 120

@@ -4,7 +4,6 @@ import numpy as np
 
 from digitlib.synth import TEMPLATES
 
-
 # the digits as a person draws them, shared with digitlib.synth's test pictures
 DIGITS = TEMPLATES
 

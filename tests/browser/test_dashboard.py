@@ -9,10 +9,10 @@ import time
 
 import numpy as np
 import pytest
-
-from digitlib.constants import ROOT
 from serving import kernels, wait_until_warm
 from strokes import STYLES, strokes
+
+from digitlib.constants import ROOT
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 FIGURES = {}
@@ -76,8 +76,10 @@ class App:
 
     def clear(self):
         self.page.locator(".digit-clear").click()
-        self.page.wait_for_function("() => document.querySelector('.digit-prediction').innerText.trim() === ''"
-                                    " && document.querySelector('.digit-status').innerText.includes('Draw a digit')")
+        self.page.wait_for_function(
+            "() => document.querySelector('.digit-prediction').innerText.trim() === ''"
+            " && document.querySelector('.digit-status').innerText.includes('Draw a digit')"
+        )
 
     def screenshot(self, name):
         """Save the page once every widget update has arrived (the page stops changing for 200 ms)."""
@@ -97,8 +99,9 @@ class App:
 def open_app(browser, url, **options):
     page = browser.new_page(**{"viewport": {"width": 1280, "height": 1200}, **options})
     page.goto(url)
-    page.wait_for_function("() => (document.querySelector('.digit-status') || {}).innerText?.includes('Draw a digit')",
-                           timeout=60_000)
+    page.wait_for_function(
+        "() => (document.querySelector('.digit-status') || {}).innerText?.includes('Draw a digit')", timeout=60_000
+    )
     return page
 
 
@@ -136,9 +139,17 @@ def test_thirty_drawn_digits_are_read(app):
         if i % 10 == 0 or shown != str(digit):
             app.screenshot(f"digit_{digit}_{style}.png")
     correct = sum(r["shown"] == str(r["digit"]) for r in results)
-    record("drawn_digits", {"correct": correct, "of": 30, "misread": [r for r in results if r["shown"] != str(r["digit"])]})
-    record("release_to_prediction_ms", {"median": float(np.median(latencies)), "p95": float(np.percentile(latencies, 95)),
-                                        "max": float(np.max(latencies))})
+    record(
+        "drawn_digits", {"correct": correct, "of": 30, "misread": [r for r in results if r["shown"] != str(r["digit"])]}
+    )
+    record(
+        "release_to_prediction_ms",
+        {
+            "median": float(np.median(latencies)),
+            "p95": float(np.percentile(latencies, 95)),
+            "max": float(np.max(latencies)),
+        },
+    )
     # the kernel reads with ONNX Runtime and never imports torch: a visitor costs little memory, drawing included
     uss = kernel_memory_mb(app.voila, "uss")
     record("kernel_uss_mib_with_a_drawing", uss)
@@ -152,7 +163,9 @@ def test_undo_removes_the_last_stroke_and_clear_empties_the_canvas(app):
     after_first, _ = app.draw([first])
     assert app.draw([second])[0] == "4"
     app.page.locator(".digit-undo").click()
-    app.page.wait_for_function(f"() => document.querySelector('.digit-prediction').innerText.trim() === '{after_first}'")
+    app.page.wait_for_function(
+        f"() => document.querySelector('.digit-prediction').innerText.trim() === '{after_first}'"
+    )
     app.clear()  # waits for the empty prediction and the invitation to draw
     app.screenshot("cleared.png")
 
@@ -180,7 +193,9 @@ def test_uploads_are_read_and_a_bad_file_is_reported_in_the_page(app, tmp_path, 
     bad = tmp_path / "notes.png"
     bad.write_text("not an image at all")
     app.upload(bad)
-    app.page.wait_for_function("() => document.querySelector('.digit-status').innerText.includes('notes.png: not a readable image')")
+    app.page.wait_for_function(
+        "() => document.querySelector('.digit-status').innerText.includes('notes.png: not a readable image')"
+    )
     app.assert_no_traceback()
     app.screenshot("bad_upload.png")
     app.clear()
@@ -189,10 +204,14 @@ def test_uploads_are_read_and_a_bad_file_is_reported_in_the_page(app, tmp_path, 
 
 def test_an_upload_over_the_limit_is_refused_in_the_page_and_drawing_still_works(app, tmp_path):
     big = tmp_path / "big.png"
-    big.write_bytes(b"\x89PNG" + bytes(11_000_000 - 4))  # past the app's 10 MB, and past Tornado's default 10 MiB message
+    big.write_bytes(
+        b"\x89PNG" + bytes(11_000_000 - 4)
+    )  # past the app's 10 MB, and past Tornado's default 10 MiB message
     app.upload(big)
-    app.page.wait_for_function("() => document.querySelector('.digit-status').innerText"
-                               ".includes('big.png: 11.0 MB is over the 10 MB limit')", timeout=30_000)
+    app.page.wait_for_function(
+        "() => document.querySelector('.digit-status').innerText.includes('big.png: 11.0 MB is over the 10 MB limit')",
+        timeout=30_000,
+    )
     app.assert_no_traceback()
     app.clear()
     assert app.draw(strokes(7))[0] == "7"  # the page is still connected to its kernel
@@ -223,8 +242,9 @@ def test_four_pages_at_once_each_read_their_own_digit(browser, voila):
     for page in pages:  # all four load at the same time
         page.goto(voila.url, wait_until="commit")
     for page in pages:
-        page.wait_for_function("() => (document.querySelector('.digit-status') || {}).innerText?.includes('Draw a digit')",
-                               timeout=90_000)
+        page.wait_for_function(
+            "() => (document.querySelector('.digit-status') || {}).innerText?.includes('Draw a digit')", timeout=90_000
+        )
     shown = [App(page).draw(strokes(d))[0] for page, d in zip(pages, digits)]
     record("kernel_rss_mib_with_4_pages_open", kernel_memory_mb(voila, "rss"))
     record("kernel_uss_mib_with_4_pages_open", kernel_memory_mb(voila, "uss"))
