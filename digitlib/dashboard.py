@@ -34,21 +34,40 @@ MAX_STROKE_POINTS = 500  # a slow 8 s stroke at 60 events/s; points past it are 
 MAX_STROKES = 40  # strokes in one drawing; a number such as 2026 takes about 8
 MAX_UPLOAD = 10_000_000  # bytes
 
+# The layout reflows by width: rows wrap instead of shrinking their controls, the canvas scales down to fit (its
+# aspect kept; ipycanvas maps pointer positions through the scaled size), and wide pictures shrink with it.
 STYLE = """<style>
-.digit-app { font-family: system-ui, sans-serif; }
-.digit-canvas { border: 2px solid #888; border-radius: 6px; background: white; touch-action: none; cursor: crosshair; }
-.digit-prediction, .digit-prediction .widget-html-content {
-  font-size: 120px; font-weight: 700; line-height: 140px; height: 140px; width: 180px; text-align: center;
+.digit-app { font-family: system-ui, sans-serif; max-width: 100%; gap: 16px; }
+.digit-row { flex-flow: row wrap; align-items: flex-start; gap: 8px 24px; max-width: 100%; }
+.digit-row > *, .digit-tools > * { flex: 0 0 auto; max-width: 100%; margin: 0; }
+.digit-drawing { flex: 1 1 320px !important; max-width: 560px !important; min-width: 0; }
+/* an outline, not a border: the canvas's box is then its drawing area, which ipycanvas scales pointer positions by */
+.digit-canvas { width: 100%; max-width: 560px; height: auto; aspect-ratio: 2 / 1; outline: 2px solid #888;
+  outline-offset: -2px; border-radius: 6px; background: white; touch-action: none; cursor: crosshair; }
+.digit-tools { flex-flow: row wrap; align-items: center; gap: 6px 8px; margin-top: 8px; }
+.digit-tools .widget-button, .digit-tools .widget-upload { width: auto; min-width: 64px; height: 36px; }
+.digit-panel { display: flex; flex-direction: column; max-width: 100%; }
+.digit-panel-title { font-weight: 700; }
+.digit-caption { font-size: 13px; color: #555; line-height: 1.35; max-width: 600px; }
+.digit-row .digit-caption { max-width: 280px; }
+.digit-reading { min-width: 180px; }
+.digit-prediction .widget-html-content {
+  font-size: 120px; font-weight: 700; line-height: 1.15; min-height: 1.15em; white-space: nowrap;
 }
-.digit-status { font-size: 16px; width: 180px; }
+.digit-status { font-size: 16px; max-width: 280px; }
+.digit-status .widget-html-content { white-space: normal; line-height: 1.35; }
 .digit-status .error { color: #b00020; }
-.digit-number, .digit-number .widget-html-content {
-  font-size: 40px; font-weight: 700; letter-spacing: 4px; line-height: 48px; height: 48px;
-}
-.digit-crops { white-space: nowrap; }
+.digit-crops { max-width: 100%; }
 .digit-bars td { padding: 1px 4px; font-size: 14px; }
 .digit-bars .bar { height: 14px; background: #9aa7b8; border-radius: 2px; }
 .digit-bars .top .bar { background: #2f6fd6; } .digit-bars .top { font-weight: 700; }
+.digit-features img, .digit-crops img { max-width: 100%; height: auto; image-rendering: pixelated; }
+.digit-features .widget-html-content { white-space: normal; }
+/* ipywidgets always writes the file count after the label, "(0)" included: the label is drawn here instead */
+.digit-upload { font-size: 0 !important; }
+.digit-upload::after { content: "Upload a picture"; font-size: var(--jp-widgets-font-size, 13px); }
+.digit-upload i { font-size: 13px; margin-right: 6px; }
+@media (max-width: 600px) { .digit-prediction .widget-html-content { line-height: 1.1; } }
 </style>"""
 
 
@@ -90,9 +109,8 @@ class DigitDashboard:
         self.picture = None  # an uploaded PIL image, shown and read instead of the strokes
         self.pen_down = False
 
-        self.canvas = Canvas(width=WIDTH, height=HEIGHT)
-        self.canvas.add_class("digit-canvas")
-        self.canvas.layout = widgets.Layout(width=f"{WIDTH}px", height=f"{HEIGHT}px")
+        self.canvas = labelled(Canvas(width=WIDTH, height=HEIGHT), "digit-canvas")
+        self.canvas.layout = widgets.Layout(width="100%", height="auto")  # scaled to fit; digit-canvas keeps 2:1
         self.canvas.on_client_ready(self.redraw)
         self.canvas.on_mouse_down(self.stroke_start)
         self.canvas.on_mouse_move(self.stroke_move)
@@ -104,54 +122,47 @@ class DigitDashboard:
         self.canvas.on_touch_cancel(self.stroke_end)
 
         self.pen = labelled(
-            widgets.IntSlider(PEN, *PEN_RANGE, description="Pen width", layout=widgets.Layout(width="260px")),
+            widgets.IntSlider(PEN, *PEN_RANGE, description="Pen", layout=widgets.Layout(width="230px")),
             "digit-pen",
         )
+        self.pen.style.description_width = "32px"
         self.clear_button = button("Clear", "digit-clear", self.clear)
         self.undo_button = button("Undo", "digit-undo", self.undo)
         self.model = labelled(
-            widgets.Dropdown(options=shipped(), value=model, description="Model", layout=widgets.Layout(width="260px")),
+            widgets.Dropdown(options=shipped(), value=model, description="Model", layout=widgets.Layout(width="170px")),
             "digit-model",
         )
+        self.model.style.description_width = "48px"
         self.model.observe(self.switch_model, "value")
         self.upload = labelled(
-            widgets.FileUpload(accept="image/*", multiple=False, description="Upload image"), "digit-upload"
+            widgets.FileUpload(accept="image/*", multiple=False, description="", tooltip="Upload a picture of a digit"),
+            "digit-upload",
         )
         self.upload.observe(self.uploaded, "value")
 
         self.digit = labelled(widgets.HTML(), "digit-prediction")
         self.status = labelled(widgets.HTML(), "digit-status")
         self.bars = labelled(widgets.HTML(), "digit-probabilities")
-        self.seen = widgets.Image(format="png", width=140, height=140)
-        self.heat = widgets.Image(format="png", width=140, height=140)
-        self.number = labelled(widgets.HTML(), "digit-number")
+        self.seen = labelled(widgets.Image(format="png", width=140, height=140), "digit-seen")
+        self.heat = labelled(widgets.Image(format="png", width=140, height=140), "digit-heat")
         self.crops = labelled(widgets.HTML(), "digit-crops")
-        self.features = widgets.HTML()
+        self.features = labelled(widgets.HTML(), "digit-features")
 
-        def titled(title, *children):
-            return widgets.VBox(
-                [widgets.HTML(f"<b>{title}</b>"), *children], layout=widgets.Layout(margin="0 24px 8px 0")
-            )
-
-        tools = widgets.VBox(
-            [widgets.HBox([self.pen, self.undo_button, self.clear_button]), widgets.HBox([self.model, self.upload])]
-        )
-        answer = widgets.HBox(
-            [titled("The network reads", self.digit, self.status), titled("Probabilities", self.bars)]
-        )
-        decided = titled(
-            "What decided it", self.heat, widgets.HTML("covering the bright parts<br>costs the most confidence")
-        )
-        views = widgets.HBox(
-            [titled("What it saw (28x28)", self.seen), decided, titled("The whole number", self.number, self.crops)]
-        )
+        tools = row([self.undo_button, self.clear_button, self.upload, self.pen, self.model], "digit-tools")
+        drawing = labelled(widgets.VBox([self.canvas, tools]), "digit-drawing")
+        reading = labelled(panel("The network reads", self.digit, self.status), "digit-reading")
+        self.probabilities = panel("Probabilities", self.bars)
+        self.seen_panel = panel(*view.SEEN, self.seen)
+        self.heat_panel = panel(*view.HEAT, self.heat)
+        self.crops_panel = panel(*view.DIGITS, self.crops)
+        self.features_panel = panel(*view.FEATURES, self.features)
         self.widget = widgets.VBox(
             [
                 widgets.HTML(STYLE),
-                widgets.HBox([widgets.VBox([self.canvas, tools]), answer]),
-                views,
-                titled("Inside the network: conv feature maps", self.features),
-            ]
+                row([drawing, reading, self.probabilities]),
+                row([self.seen_panel, self.heat_panel, self.crops_panel]),
+                self.features_panel,
+            ],
         )
         self.widget.add_class("digit-app")
         self.show()
@@ -262,17 +273,24 @@ class DigitDashboard:
 
     @guarded
     def uploaded(self, change):
+        """Show and read an uploaded picture instead of the drawing; a file that is not a picture clears the canvas
+        and the older reading, and says so."""
         if not change["new"]:
             return
         file = change["new"][0]
         content = file["content"]
         self.upload.value = ()  # the same file can be chosen again
-        if len(content) > MAX_UPLOAD:  # voila.json lets messages well past this through, so the app can say so
-            raise DigitlibError(
-                f"{file['name']}: {len(content) / 1e6:.1f} MB is over the {MAX_UPLOAD // 1_000_000} MB limit"
-            )
-        data = bytes(content)
-        self.picture, self.strokes = open_image(data, file["name"]), []  # decoded fully: a broken file fails here
+        self.picture, self.strokes, self.pen_down = None, [], False
+        try:
+            if len(content) > MAX_UPLOAD:  # voila.json lets messages well past this through, so the app can say so
+                raise DigitlibError(
+                    f"{file['name']}: {len(content) / 1e6:.1f} MB is over the {MAX_UPLOAD // 1_000_000} MB limit"
+                )
+            self.picture = open_image(bytes(content), file["name"])  # decoded fully: a broken file fails here
+        except DigitlibError as e:
+            self.redraw()
+            self.display(view.failed(str(e)))
+            return
         self.redraw()
         self.show()
 
@@ -283,18 +301,30 @@ class DigitDashboard:
         self.status.value = f'<span class="error">{text}</span>' if error else text
 
     def show(self):
-        """Read the current picture and copy what digitlib.view makes of it into the widgets: the digit, status and
-        bars at once, the pictures that explain it once the events already waiting have been handled."""
-        self.generation += 1
+        """Read the current picture and show what digitlib.view makes of it."""
         drawn = self.picture is not None or bool(self.strokes)
         digits = (
             self.predictor.predict_number(self.picture if self.picture is not None else self.render()) if drawn else []
         )
-        shown = view.shown(digits, drawn)
-        self.digit.value, self.number.value = shown.digit, shown.number
+        self.display(view.shown(digits, drawn))
+
+    def display(self, shown):
+        """Copy a view.Shown into the widgets: the digit, status and bars at once, the pictures that explain it
+        once the events already waiting have been handled. A panel with nothing to show is hidden."""
+        self.generation += 1
+        self.digit.value = html.escape(shown.digit)
+        self.digit.style.font_size = f"{shown.digit_px}px"
         self.bars.value, self.crops.value = shown.bars, shown.crops
-        self.say(shown.status)
-        later(self.explain, self.generation, shown.x)
+        self.say(shown.status, error=shown.error)
+        visible(self.digit, shown.digit)
+        visible(self.probabilities, shown.bars)
+        visible(self.crops_panel, shown.crops)
+        for panel_ in (self.seen_panel, self.heat_panel, self.features_panel):
+            visible(panel_, shown.x is not None)
+        if shown.x is None:
+            self.features.value = ""
+        else:
+            later(self.explain, self.generation, shown.x)
 
     @guarded
     def explain(self, generation, x):
@@ -302,11 +332,8 @@ class DigitDashboard:
         each step is skipped once a newer stroke or reading has begun."""
         steps = [
             (self.seen, lambda: view.seen_png(x)),
-            (self.heat, lambda: view.heat_png(x, None if x is None else self.predictor.occlusion(x))),
-            (
-                self.features,
-                lambda: view.features_html(self.predictor.name, None if x is None else self.predictor.feature_maps(x)),
-            ),
+            (self.heat, lambda: view.heat_png(x, self.predictor.occlusion(x))),
+            (self.features, lambda: view.features_html(self.predictor.name, self.predictor.feature_maps(x))),
         ]
         for widget, make in steps:
             if generation != self.generation:
@@ -322,6 +349,28 @@ def later(callback, *args):
     except RuntimeError:
         return callback(*args)
     loop.call_soon(callback, *args)
+
+
+def visible(widget, shown):
+    widget.layout.display = None if shown else "none"
+
+
+def panel(title, *children):
+    """A titled column: the title, an optional one-line caption (a plain string after it), then the widgets."""
+    caption = [widgets.HTML(f'<div class="digit-caption">{children[0]}</div>')] if isinstance(children[0], str) else []
+    widgets_ = children[1:] if caption else children
+    return labelled(
+        widgets.VBox([widgets.HTML(f'<div class="digit-panel-title">{title}</div>'), *caption, *widgets_]),
+        "digit-panel",
+    )
+
+
+def row(children, *css_classes):
+    """Widgets side by side, wrapping onto the next line where the page is too narrow."""
+    box = labelled(widgets.HBox(children), "digit-row")
+    for css_class in css_classes:
+        box.add_class(css_class)
+    return box
 
 
 def labelled(widget, css_class):

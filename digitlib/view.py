@@ -12,12 +12,23 @@ import numpy as np
 from PIL import Image
 
 from digitlib.answers import percent, verdict
-from digitlib.constants import IMAGE_SIZE, NUM_CLASSES
 from digitlib.explain_np import most_active
 
 FEATURES_SHOWN = 8  # channels shown per conv layer: the most active, as in digitlib.plots.feature_maps
-INVITE = "Draw a digit, or a number such as 2026, with the mouse, a finger or a pen."
+INVITE = "Draw a digit, or a number such as 2026, with the mouse, a finger or a pen: the reading shows here."
 NOT_FOUND = "No digit found: draw a little bigger or bolder."
+AFTER_ERROR = "Draw a digit, or upload another picture."
+READING_PX = 120  # font size of a reading of up to READING_FITS characters; longer numbers get smaller
+READING_FITS = 3
+# (title, caption) of each panel that explains a reading, worded for a learner
+SEEN = ("What the network sees", "Your drawing shrunk to 28 × 28 pixels: this is all the network gets.")
+HEAT = ("What mattered most", "Bright spots: covering them up makes the network the least sure of its answer.")
+DIGITS = ("Digit by digit", "A number is cut into digits, and each one is read on its own.")
+FEATURES = (
+    "Inside the network",
+    "Each layer has filters that look for a pattern (an edge, a curve, a corner); a filter's picture is bright where"
+    f" it found its pattern in your drawing. Shown: the {FEATURES_SHOWN} most active filters of each layer.",
+)
 # matplotlib's "inferno" at 9 evenly spaced points, interpolated linearly between them
 INFERNO = (
     np.array(
@@ -39,14 +50,21 @@ INFERNO = (
 
 @dataclass
 class Shown:
-    """The texts and HTML of one reading; x: the [1, 28, 28] input (numpy) the pictures explain, or None."""
+    """What to show for one reading, or for none. digit: the whole reading ("7", "2026"; "" for none) in
+    digit_px pixels; status: one line under it (error: it says what went wrong); bars: the probabilities ("" for
+    none); crops: each digit of a number ("" for one digit); x: the [1, 28, 28] input (numpy) the pictures explain,
+    or None for no pictures."""
 
     digit: str
     status: str
-    bars: str
-    number: str
-    crops: str
-    x: np.ndarray | None
+    bars: str = ""
+    crops: str = ""
+    x: np.ndarray | None = None
+    error: bool = False
+
+    @property
+    def digit_px(self):
+        return READING_PX if len(self.digit) <= READING_FITS else max(32, READING_PX * READING_FITS // len(self.digit))
 
 
 def main_reading(digits):
@@ -55,17 +73,22 @@ def main_reading(digits):
 
 
 def shown(digits, drawn):
-    """What to show for the Predictions read (left to right); drawn: whether there is anything to read at all."""
+    """What to show for the Predictions read (left to right); drawn: whether there is anything to read at all.
+    Nothing read shows only a line of text: no bars, no pictures."""
     if not digits:
-        return Shown("", NOT_FOUND if drawn else INVITE, bars_html(np.zeros(NUM_CLASSES)), "", "", None)
+        return Shown("", NOT_FOUND if drawn else INVITE)
     main = main_reading(digits)
     number = "".join(str(p.digit) for p in digits)
     if len(digits) == 1:
-        return Shown(number, verdict(main.probs).capitalize(), bars_html(main.probs), number, "", main.x)
-    status = (
-        f"{len(digits)} digits: the views show the one with the most ink, read as {main.digit} ({verdict(main.probs)})."
-    )
-    return Shown("", status, bars_html(main.probs), number, "".join(crop_html(p) for p in digits), main.x)
+        return Shown(number, verdict(main.probs).capitalize(), bars_html(main.probs), x=main.x)
+    status = f"{len(digits)} digits. The bars and pictures explain the {main.digit} ({verdict(main.probs)})."
+    bars = f'<div class="digit-caption">For the {main.digit}, the digit with the most ink</div>{bars_html(main.probs)}'
+    return Shown(number, status, bars, "".join(crop_html(p) for p in digits), main.x)
+
+
+def failed(message):
+    """What to show when a picture cannot be read (a text file uploaded): the message, and no older reading."""
+    return Shown("", f"{message}. {AFTER_ERROR}", error=True)
 
 
 def png(pixels, scale=1):
@@ -85,8 +108,8 @@ def img(png_bytes):
 
 
 def seen_png(x):
-    """The input the network saw, enlarged; a small blank without one."""
-    return png(np.zeros((IMAGE_SIZE, IMAGE_SIZE))) if x is None else png(x[0], scale=5)
+    """The input x [1, 28, 28] the network saw, enlarged."""
+    return png(x[0], scale=5)
 
 
 def inferno(values):
@@ -103,9 +126,8 @@ def overlay(x, heat):
 
 
 def heat_png(x, heat):
-    """What decided the reading of x [1, 28, 28]: its occlusion map heat [28, 28] over it, enlarged; a small blank
-    without an input."""
-    return seen_png(None) if x is None else png(overlay(x[0], heat), scale=5)
+    """What decided the reading of x [1, 28, 28]: its occlusion map heat [28, 28] over it, enlarged."""
+    return png(overlay(x[0], heat), scale=5)
 
 
 def bars_html(probs):
@@ -147,9 +169,9 @@ def features_html(name, maps):
     if maps is None:
         return ""
     if not maps:
-        return f"{name} is fully connected: it has no conv layers to show."
+        return f"The model {name} is fully connected: it has no filters whose pictures could be shown."
     return "".join(
-        f"<div>conv {i + 1}: {len(m)} channels, {m.shape[1]}x{m.shape[2]}"
-        f"{f' (the {FEATURES_SHOWN} most active)' if len(m) > FEATURES_SHOWN else ''}</div>{img(tile(m))}"
+        f"<div>Layer {i + 1}: {len(m)} filters, each a {m.shape[1]} × {m.shape[2]} picture"
+        f"{f' ({FEATURES_SHOWN} shown)' if len(m) > FEATURES_SHOWN else ''}</div>{img(tile(m))}"
         for i, m in enumerate(maps)
     )

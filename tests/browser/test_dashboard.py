@@ -1,7 +1,7 @@
 """The dashboard in a real browser: Voila serves notebooks/06_dashboard.ipynb, Playwright draws with the mouse.
 
 Figures (accuracy, latency, time to interactive, memory per kernel) go to tests/artifacts/dashboard.json,
-screenshots beside it.
+screenshots beside it. Strokes are given in canvas pixels (560x280) and scaled to the canvas as the page shows it.
 """
 
 import json
@@ -13,15 +13,17 @@ from serving import kernels, wait_until_warm
 from strokes import STYLES, strokes
 
 from digitlib.constants import ROOT
+from digitlib.dashboard import WIDTH
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 FIGURES = {}
 
-# Stamps the time of each mouse release, and of each update of the probabilities, in the page's clock.
+# Stamps the time of each mouse or finger release, and of each update of the probabilities, in the page's clock.
 # The app sets the digit before the probabilities, so a probabilities update means the digit is shown.
 WATCH = """() => {
   window.__up = 0; window.__shown = 0;
   document.addEventListener('mouseup', () => { window.__up = performance.now(); }, true);
+  document.addEventListener('touchend', () => { window.__up = performance.now(); }, true);
   new MutationObserver(() => { window.__shown = performance.now(); })
     .observe(document.querySelector('.digit-probabilities'), {childList: true, subtree: true, characterData: true});
 }"""
@@ -36,21 +38,39 @@ def record(key, value):
 class App:
     """One open dashboard page."""
 
-    def __init__(self, page):
-        self.page = page
+    def __init__(self, page, touch=False):
+        self.page, self.touch, self.cdp = page, touch, None
         self.canvas = page.locator(".digit-canvas")
         self.prediction = page.locator(".digit-prediction")
         self.status = page.locator(".digit-status")
         page.evaluate(WATCH)
 
-    def stroke(self, points):
+    def on_page(self, points):
+        """Canvas-pixel points where the page shows them (the canvas is scaled to fit the page's width)."""
         box = self.canvas.bounding_box()
+        scale = box["width"] / WIDTH
+        return [(box["x"] + x * scale, box["y"] + y * scale) for x, y in points]
+
+    def stroke(self, points):
+        if self.touch:
+            return self.touch_stroke(points)
+        at = self.on_page(points)
         mouse = self.page.mouse
-        mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
+        mouse.move(*at[0])
         mouse.down()
-        for x, y in points[1:]:
-            mouse.move(box["x"] + x, box["y"] + y, steps=2)
+        for x, y in at[1:]:
+            mouse.move(x, y, steps=2)
         mouse.up()
+
+    def touch_stroke(self, points):
+        """One stroke with a finger, as touch events (Playwright's touchscreen only taps)."""
+        if self.cdp is None:
+            self.cdp = self.page.context.new_cdp_session(self.page)
+        at = [{"x": x, "y": y} for x, y in self.on_page(points)]
+        self.cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at[0]]})
+        for point in at[1:]:
+            self.cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+        self.cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
     def draw(self, digit_strokes, pen=None):
         """Draw strokes, each after the reading of the one before, as a person does; return the digit shown
@@ -81,7 +101,7 @@ class App:
             " && document.querySelector('.digit-status').innerText.includes('Draw a digit')"
         )
 
-    def screenshot(self, name):
+    def screenshot(self, name, full_page=False):
         """Save the page once every widget update has arrived (the page stops changing for 200 ms)."""
         self.page.evaluate("""async () => {
           let before;
@@ -90,10 +110,31 @@ class App:
             await new Promise(resolve => setTimeout(resolve, 200));
           } while (document.body.innerHTML !== before);
         }""")
-        self.page.screenshot(path=ARTIFACTS / name)
+        self.page.screenshot(path=ARTIFACTS / name, full_page=full_page)
 
     def assert_no_traceback(self):
         assert "Traceback" not in self.page.inner_text("body")
+
+
+# (viewport, touch screen) of the screens the dashboard is checked on
+SCREENS = {
+    "phone": ({"width": 390, "height": 844}, True),
+    "tablet": ({"width": 820, "height": 1180}, True),
+    "desktop": ({"width": 1400, "height": 1000}, False),
+}
+CONTROLS = [
+    ".digit-canvas",
+    ".digit-undo",
+    ".digit-clear",
+    ".digit-upload",
+    ".digit-pen",
+    ".digit-model",
+    ".digit-prediction",
+    ".digit-status",
+    ".digit-probabilities",
+    ".digit-seen",
+    ".digit-heat",
+]
 
 
 def open_app(browser, url, **options):
@@ -125,6 +166,54 @@ def test_page_is_interactive_within_seconds_with_a_warm_pool(browser, voila):
         wait_until_warm(voila)  # Voila refills its pool, as between real visitors
     record("seconds_to_interactive", times)
     assert max(times) < 30  # a broken pool shows as minutes; the figure itself is reported, not asserted
+
+
+def layout_faults(page):
+    """Controls that stick out of the page's width or overlap another control, from their boxes on the page; and
+    whether the page scrolls sideways."""
+    width = page.viewport_size["width"]
+    boxes = {}
+    for selector in CONTROLS:
+        element = page.locator(selector)
+        if element.is_visible():
+            boxes[selector] = element.bounding_box()
+    faults = [f"{s} outside 0..{width}: {b}" for s, b in boxes.items() if b["x"] < 0 or b["x"] + b["width"] > width]
+    items = list(boxes.items())
+    for i, (s1, a) in enumerate(items):
+        for s2, b in items[i + 1 :]:
+            if (
+                a["x"] < b["x"] + b["width"]
+                and b["x"] < a["x"] + a["width"]
+                and a["y"] < b["y"] + b["height"]
+                and b["y"] < a["y"] + a["height"]
+            ):
+                faults.append(f"{s1} {a} overlaps {s2} {b}")
+    if page.evaluate("() => document.documentElement.scrollWidth") > width:
+        faults.append("the page scrolls sideways")
+    return faults, sorted(boxes)
+
+
+@pytest.mark.parametrize("screen", SCREENS)
+def test_the_page_fits_the_screen_and_reads_a_digit_drawn_on_it(browser, voila, screen):
+    viewport, touch = SCREENS[screen]
+    page = open_app(browser, voila.url, viewport=viewport, has_touch=touch, is_mobile=touch, device_scale_factor=2)
+    app = App(page, touch=touch)
+    page.wait_for_timeout(300)  # the canvas's first paint
+    faults, shown = layout_faults(page)
+    assert not faults, faults
+    # nothing read yet: the invitation alone, no empty bars or black pictures
+    assert not {".digit-prediction", ".digit-probabilities", ".digit-seen", ".digit-heat"} & set(shown), shown
+    app.screenshot(f"{screen}_empty.png", full_page=True)
+    canvas = app.canvas.bounding_box()
+    assert canvas["width"] / canvas["height"] == pytest.approx(2, abs=0.02)  # scaled, not stretched
+    digit, latency = app.draw(strokes(4), pen=None)
+    assert digit == "4"
+    app.screenshot(f"{screen}_4.png", full_page=True)
+    faults, shown = layout_faults(page)
+    assert not faults, faults
+    assert set(CONTROLS) == set(shown), shown
+    record(f"release_to_digit_ms_{screen}", latency)
+    page.close()
 
 
 def test_thirty_drawn_digits_are_read(app):
@@ -176,7 +265,7 @@ def test_switching_model_rereads_the_drawing(app):
     app.page.wait_for_function("() => document.body.innerText.includes('fc is fully connected')")
     assert app.prediction.inner_text().strip() == "3"
     app.page.locator(".digit-model select").select_option("cnn2")
-    app.page.wait_for_function("() => document.body.innerText.includes('conv 2: 64 channels')")
+    app.page.wait_for_function("() => document.body.innerText.includes('Layer 2: 64 filters')")
     assert app.prediction.inner_text().strip() == "3"
 
 
@@ -196,6 +285,16 @@ def test_uploads_are_read_and_a_bad_file_is_reported_in_the_page(app, tmp_path, 
     app.page.wait_for_function(
         "() => document.querySelector('.digit-status').innerText.includes('notes.png: not a readable image')"
     )
+    # the older reading goes with the error: no digit, no bars, no pictures beside it
+    assert app.prediction.inner_text().strip() == ""
+    for old in (".digit-probabilities", ".digit-seen", ".digit-heat"):
+        assert not app.page.locator(old).is_visible(), old
+    # ipywidgets writes the file count after the label; the page shows the label from CSS instead, no "(0)"
+    label = app.page.evaluate(
+        "() => getComputedStyle(document.querySelector('.digit-upload'), '::after').content"
+        " + ' ' + getComputedStyle(document.querySelector('.digit-upload')).fontSize"
+    )
+    assert label == '"Upload a picture" 0px'
     app.assert_no_traceback()
     app.screenshot("bad_upload.png")
     app.clear()
@@ -226,7 +325,7 @@ def test_a_drawn_number_is_split_and_read(app):
     app.set_pen(12)
     for points in drawn:
         app.stroke(points)
-    app.page.wait_for_function("() => document.querySelector('.digit-number').innerText.trim() === '2026'")
+    app.page.wait_for_function("() => document.querySelector('.digit-prediction').innerText.trim() === '2026'")
     app.screenshot("number_2026.png")
 
 
