@@ -1,0 +1,129 @@
+"""A classroom arriving at once: N visitors open the dashboard together and each draws digits.
+
+Voila serves notebooks/06_dashboard.ipynb on a loopback port; N headless Chromium pages (Playwright) are the
+visitors. They share the machine's cores with the server and its kernels, so the figures are an upper bound on
+what the server alone costs. Reported: seconds from opening the page to an interactive canvas, the ms from each
+release of the mouse to the digit shown (p50, p95), whether every reading was right, each visitor's kernel memory
+of its own (USS), and the load average.
+
+    .venv/bin/python benchmarks/classroom.py [--visitors 8] [--digits 3] [--pool 2]
+
+Bounded: at most 16 visitors and 10 digits each; the whole run stops after --timeout seconds (default 300).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from digitlib.constants import ROOT
+
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from serving import CHROMIUM_ARGS, kernels, serve_dashboard  # noqa: E402
+from strokes import strokes  # noqa: E402
+
+from digitlib.dashboard import WIDTH  # noqa: E402
+
+# the page's clock at each mouse release and at each update of the probabilities (set after the digit)
+WATCH = """() => {
+  window.__up = 0; window.__shown = 0;
+  document.addEventListener('mouseup', () => { window.__up = performance.now(); }, true);
+  new MutationObserver(() => { window.__shown = performance.now(); })
+    .observe(document.querySelector('.digit-probabilities'), {childList: true, subtree: true, characterData: true});
+}"""
+READY = "() => (document.querySelector('.digit-status') || {}).innerText?.includes('Draw a digit')"
+
+
+async def visitor(browser, url, digits, start):
+    """One visitor: open the page, then draw each digit (clearing in between); returns seconds to interactive,
+    [(digit, shown, ms release to digit)]."""
+    page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+    await page.goto(url, wait_until="commit", timeout=120_000)
+    await page.wait_for_function(READY, timeout=120_000)
+    interactive = time.monotonic() - start
+    await page.evaluate(WATCH)
+    canvas = page.locator(".digit-canvas")
+    readings = []
+    for digit in digits:
+        await page.locator(".digit-clear").click()
+        await page.wait_for_function(READY)
+        box = await canvas.bounding_box()
+        scale = box["width"] / WIDTH
+        for points in strokes(digit, jitter=0.01, seed=digit):
+            await page.evaluate("() => { window.__shown = 0; }")
+            at = [(box["x"] + x * scale, box["y"] + y * scale) for x, y in points]
+            await page.mouse.move(*at[0])
+            await page.mouse.down()
+            for x, y in at[1:]:
+                await page.mouse.move(x, y, steps=2)
+            await page.mouse.up()
+            await page.wait_for_function("() => window.__shown > window.__up", timeout=30_000)
+        latency = await page.evaluate("() => window.__shown - window.__up")
+        shown = (await page.locator(".digit-prediction").inner_text()).strip()
+        readings.append((digit, shown, latency))
+    return page, interactive, readings
+
+
+async def classroom(url, server, visitors, digits_each):
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        options = {"executable_path": "/usr/bin/chromium"} if os.path.exists("/usr/bin/chromium") else {}
+        browser = await p.chromium.launch(headless=True, args=CHROMIUM_ARGS, **options)
+        start = time.monotonic()
+        done = await asyncio.gather(
+            *(visitor(browser, url, [(i + k) % 10 for k in range(digits_each)], start) for i in range(visitors))
+        )
+        uss = sorted(round(k.memory_full_info().uss / 2**20) for k in kernels(server))
+        for page, _, _ in done:
+            await page.close()
+        await browser.close()
+    latencies = [ms for _, _, readings in done for *_, ms in readings]
+    readings = [(d, s) for _, _, r in done for d, s, _ in r]
+    return {
+        "visitors": visitors,
+        "digits_each": digits_each,
+        "seconds_to_interactive": sorted(round(t, 2) for _, t, _ in done),
+        "release_to_digit_ms": {
+            "p50": round(statistics.median(latencies), 1),
+            "p95": round(float(np.percentile(latencies, 95)), 1),
+            "max": round(max(latencies), 1),
+        },
+        "read_right": sum(str(d) == s for d, s in readings),
+        "of": len(readings),
+        "misread": [(d, s) for d, s in readings if str(d) != s],
+        "kernel_uss_mib": uss,  # the visitors' kernels and the pool's refills
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "cores": os.cpu_count(),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visitors", type=int, default=8, help="pages opened at once, 1 to 16 (default: 8)")
+    parser.add_argument("--digits", type=int, default=3, help="digits each visitor draws, 1 to 10 (default: 3)")
+    parser.add_argument("--pool", type=int, default=2, help="Voila's preheated kernels (default: 2, as voila.json)")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole run (default: 300)")
+    args = parser.parse_args()
+    visitors, digits = min(max(args.visitors, 1), 16), min(max(args.digits, 1), 10)
+    with tempfile.TemporaryDirectory() as tmp:
+        options = [f"--VoilaConfiguration.default_pool_size={args.pool}", "--CappedKernelManager.max_kernels=40"]
+        with serve_dashboard(Path(tmp) / "voila.log", *options) as server:
+            before = [round(x, 2) for x in os.getloadavg()]
+            figures = asyncio.run(asyncio.wait_for(classroom(server.url, server, visitors, digits), args.timeout))
+    figures = {"pool": args.pool, "load_average_before": before, **figures}
+    print(json.dumps(figures, indent=2))
+    artifacts = ROOT / "tests" / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / f"classroom_{visitors}_pool{args.pool}.json").write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
