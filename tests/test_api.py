@@ -2,6 +2,7 @@
 each kind of bad request: a 4xx with the CLI's one-line message in JSON, never a traceback. Then `serve` itself."""
 
 import asyncio
+import base64
 import io
 import json
 import os
@@ -26,6 +27,8 @@ from digitlib.onnx_model import OnnxPredictor, shipped
 from digitlib.rows import read
 
 MAX_BYTES = 300_000
+# subprocesses run the digitlib beside these tests, whichever copy is installed
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +108,6 @@ def test_input_true_adds_the_28x28_input_as_a_png_data_url(app, seven, seventy_t
     def picture(url):
         prefix = "data:image/png;base64,"
         assert url.startswith(prefix)
-        import base64
-
         return Image.open(io.BytesIO(base64.b64decode(url[len(prefix) :])))
 
     body = call(app, "POST", "/predict?input=true", content=seven).json()
@@ -210,7 +211,6 @@ def test_the_api_imports_no_torch():
 
 
 # `serve`, as a person runs it
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
 
 def test_serve_on_a_port_in_use_is_one_line(capsys):
