@@ -1,14 +1,17 @@
 # make dashboard: set up, then serve the drawing dashboard at http://127.0.0.1:8866
+# make serve:     set up, then serve the HTTP API at http://127.0.0.1:8000 (docs at /docs)
 # make test:      set up (packages, MNIST, a browser), then run every test and every notebook (nbval)
 # make setup:     only create .venv and install the pinned dependencies and digitlib
-# make lint:      ruff's lint and format check over the package, tests, benchmarks and notebooks (pyproject.toml)
+# make lint:      ruff's lint and format check over the package, tests, benchmarks and notebooks (pyproject.toml);
+#                 hadolint over the Dockerfile
 # make onnx:      rewrite weights/NAME.onnx (what ONNX Runtime runs) from every shipped model's weights
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8866
+API_PORT ?= 8000
 
-.PHONY: setup data browser fonts test dashboard onnx clean
+.PHONY: setup data browser fonts test lint dashboard serve onnx clean
 
 setup: $(VENV)/.installed
 
@@ -44,9 +47,13 @@ test: data browser fonts
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
 
 dashboard: setup
 	$(BIN)/voila notebooks/06_dashboard.ipynb --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser
+
+serve: setup
+	$(BIN)/python -m digitlib serve --port $(API_PORT)
 
 onnx: setup
 	$(BIN)/python -m digitlib export

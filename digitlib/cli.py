@@ -1,9 +1,11 @@
-"""Command line: python -m digitlib {data,train,evaluate,predict,models,where,export}. Errors are one plain line."""
+"""Command line: python -m digitlib {data,train,evaluate,predict,models,where,export,serve}. Errors: one plain line."""
 
 import argparse
 import contextlib
+import errno
 import json
-import math
+import os
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 from digitlib.constants import CLASSES, DATA_DIR, DATA_ENV, IN_CLONE, PACKAGE_DIR, TRAINED_DIR, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
 from digitlib.models import DEFAULT_MODEL, VARIANTS, variant
+from digitlib.rows import predict_row
 
 
 def cmd_data(args):
@@ -74,39 +77,6 @@ def cmd_evaluate(args):
     print("\nconfusion (rows: true, columns: predicted)\n     " + "".join(f"{c:>6}" for c in CLASSES))
     for c, row in zip(CLASSES, result["confusion"]):
         print(f"{c:>5}" + "".join(f"{n:6d}" for n in row))
-
-
-def rounded(probs):
-    """Probabilities as a JSON list rounded to 6 places; DigitlibError if any is not a finite number."""
-    if not all(map(math.isfinite, probs)):
-        raise DigitlibError("the model's probabilities are not finite numbers")
-    return [round(float(q), 6) for q in probs]
-
-
-def predict_row(predictor, file, number=False):
-    """One output row for one file: the digit (or, with number=True, the number) read and its probabilities,
-    or the error that stopped it."""
-    from digitlib.images import display_name, open_image
-
-    name = display_name(file)
-    try:
-        image = open_image(file, name)
-        if number:
-            digits = [{"digit": p.digit, "probabilities": rounded(p.probs)} for p in predictor.predict_number(image)]
-            return {
-                "file": name,
-                "number": "".join(str(d["digit"]) for d in digits) or None,
-                "digits": digits,
-                "error": None,
-            }
-        p = predictor.predict(image)
-        probs = None if p.probs is None else rounded(p.probs)
-        return {"file": name, "digit": p.digit, "probabilities": probs, "error": None}
-    except Exception as e:  # whatever goes wrong with one file is its row; the others are still read
-        problem = str(e) if isinstance(e, DigitlibError) else f"unexpected {type(e).__name__}: {e}"
-        problem = problem.removeprefix(f"{name}: ").encode("utf-8", "backslashreplace").decode()  # no lone surrogates
-        empty = {"number": None, "digits": []} if number else {"digit": None, "probabilities": None}
-        return {"file": name, **empty, "error": problem}
 
 
 def plain(row):
@@ -214,6 +184,46 @@ def cmd_export(args):
         print(f"{name}: wrote {path} ({path.stat().st_size / 1e3:,.0f} kB)", flush=True)
 
 
+def check_address(host, port):
+    """DigitlibError, in one line, if nothing can listen on host:port (in use, no such host, not allowed)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as e:
+        raise DigitlibError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            s.bind(address)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise DigitlibError(f"{host}:{port} is in use (another server?); choose another with --port") from None
+            raise DigitlibError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+
+
+def cmd_serve(args):
+    from digitlib.api import ENV, Settings, load_models, usable_cores
+
+    load_models(args.weights)  # a missing, stale or corrupt model is one line here, not a traceback in each worker
+    check_address(args.host, args.port)
+    threads = args.threads or max(1, usable_cores() // args.workers)
+    settings = Settings(weights=str(Path(args.weights).resolve()), threads=threads, max_bytes=args.max_bytes)
+    print(
+        f"serving {args.weights} at http://{args.host}:{args.port} (docs at /docs): {args.workers} worker(s), "
+        f"{threads} image(s) at a time each",
+        file=sys.stderr,
+        flush=True,
+    )
+    # uvicorn in place of this process: the workers neither inherit nor import torch (which this module imports)
+    env = {**os.environ, ENV: json.dumps(settings.__dict__)}
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # one core per image read
+        env.setdefault(var, "1")
+    command = [sys.executable, "-m", "uvicorn", "--factory", "digitlib.api:app_from_env", "--host", args.host]
+    command += ["--port", str(args.port), "--workers", str(args.workers), "--no-server-header"]
+    command += ["--log-level", args.log_level] + ([] if args.access_log else ["--no-access-log"])
+    os.execve(sys.executable, command, env)
+
+
 def print_json(obj):
     """Print obj as one line of strict JSON: NaN and infinity, which JSON has not, are an error instead."""
     try:
@@ -227,6 +237,13 @@ def positive(text):
     """argparse type: an integer of at least 1."""
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def port(text):
+    """argparse type: a TCP port, 1 to 65535."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {text!r}")
     return int(text)
 
 
@@ -302,6 +319,24 @@ def parser():
     )
     x.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder, read and written")
     x.set_defaults(run=cmd_export)
+
+    from digitlib.images import MAX_UPLOAD
+
+    s = sub.add_parser("serve", help="serve the HTTP API (POST /predict, GET /models, docs at /docs)", **fmt)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    s.add_argument("--port", type=port, default=8000, help="TCP port")
+    s.add_argument("--workers", type=positive, default=1, help="worker processes, each with every model loaded")
+    s.add_argument(
+        "--threads",
+        type=positive,
+        default=None,
+        help="images each worker reads at once, one core each (default: the usable cores / workers)",
+    )
+    s.add_argument("--weights", default=str(WEIGHTS_DIR), help="folder of the NAME.onnx models served")
+    s.add_argument("--max-bytes", type=positive, default=MAX_UPLOAD, help="largest request body accepted")
+    s.add_argument("--access-log", action="store_true", help="log every request")
+    s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    s.set_defaults(run=cmd_serve)
     return p
 
 

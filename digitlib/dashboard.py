@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw
 from digitlib import view
 from digitlib.constants import DEFAULT_MODEL
 from digitlib.errors import DigitlibError
-from digitlib.images import open_image
+from digitlib.images import MAX_UPLOAD, open_image
 from digitlib.onnx_model import OnnxPredictor, shipped
 
 WIDTH, HEIGHT = 560, 280  # room for a number such as 2026; one digit can go anywhere
@@ -32,7 +32,6 @@ PEN = 18  # default pen width, canvas pixels
 PEN_RANGE = (4, 40)  # the pen widths offered, and allowed whatever the page sends
 MAX_STROKE_POINTS = 500  # a slow 8 s stroke at 60 events/s; points past it are dropped
 MAX_STROKES = 40  # strokes in one drawing; a number such as 2026 takes about 8
-MAX_UPLOAD = 10_000_000  # bytes
 
 # The layout reflows by width: rows wrap instead of shrinking their controls, the canvas scales down to fit (its
 # aspect kept; ipycanvas maps pointer positions through the scaled size), and wide pictures shrink with it.

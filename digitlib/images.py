@@ -18,6 +18,7 @@ from digitlib.errors import DigitlibError
 
 FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")  # the only decoders a file is ever handed to
 MAX_BYTES = 256_000_000  # larger files are refused before reading
+MAX_UPLOAD = 10_000_000  # larger uploads (to the dashboard, to the HTTP API) are refused
 MAX_PIXELS = 50_000_000  # larger images are refused before decoding (decompression bombs)
 MIN_SIDE = 8  # pictures narrower than this are refused
 # Formats people hand over that are refused, known by their first bytes so the message can name them.
@@ -78,7 +79,7 @@ def read_file(path, name):
         if not stat.S_ISREG(info.st_mode):
             raise DigitlibError(f"{name}: not a regular file")
         if info.st_size > MAX_BYTES:
-            raise DigitlibError(f"{name}: {info.st_size:,} bytes is over the limit of {MAX_BYTES:,}")
+            raise DigitlibError(f"{name}: {too_large(info.st_size, MAX_BYTES)}")
         with open(path, "rb") as f:
             return f.read(MAX_BYTES + 1)
     except FileNotFoundError:
@@ -87,6 +88,11 @@ def read_file(path, name):
         raise DigitlibError(f"{name}: cannot read ({e.strerror or e})") from None
     except ValueError:  # a NUL byte in the path
         raise DigitlibError(f"{name}: not a valid file name") from None
+
+
+def too_large(size, limit):
+    """Why a file of `size` bytes (None: not known, but more than `limit`) is refused."""
+    return f"over the limit of {limit:,} bytes" if size is None else f"{size:,} bytes is over the limit of {limit:,}"
 
 
 def sniff(data):

@@ -103,8 +103,12 @@ def png(pixels, scale=1):
     return buffer.getvalue()
 
 
+def data_url(png_bytes):
+    return f"data:image/png;base64,{base64.b64encode(png_bytes).decode()}"
+
+
 def img(png_bytes):
-    return f'<img src="data:image/png;base64,{base64.b64encode(png_bytes).decode()}">'
+    return f'<img src="{data_url(png_bytes)}">'
 
 
 def seen_png(x):
