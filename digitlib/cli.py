@@ -247,21 +247,45 @@ def port(text):
     return int(text)
 
 
+class Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Each default said once: not for flags and options without one, nor where the help already says it."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def parser():
-    p = argparse.ArgumentParser(
-        prog="python -m digitlib",
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    p = argparse.ArgumentParser(prog="python -m digitlib", description=__doc__.splitlines()[0], formatter_class=Help)
     sub = p.add_subparsers(dest="command", required=True)
-    fmt = dict(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    commands = {  # name: (function, what it does, what --json prints or None)
+        "data": (cmd_data, "fetch and verify MNIST, saying which source was used", None),
+        "train": (
+            cmd_train,
+            "train a model and write its weights and metadata",
+            "no progress bar; a JSON summary last",
+        ),
+        "evaluate": (cmd_evaluate, "test accuracy, per-class metrics and confusion matrix", "print one JSON object"),
+        "predict": (cmd_predict, "read the digit (or number) in each image file", "one JSON object per file and line"),
+        "models": (cmd_models, "list the model variants and their shipped accuracy", "print a JSON list"),
+        "where": (
+            cmd_where,
+            "the folders read and written: shipped and trained weights, data",
+            "print one JSON object",
+        ),
+        "export": (cmd_export, "write NAME.onnx (logits and feature maps) for ONNX Runtime from the weights", None),
+        "serve": (cmd_serve, "serve the HTTP API (POST /predict, GET /models, docs at /docs)", None),
+    }
+    c = {}
+    for name, (run, what, prints) in commands.items():
+        c[name] = sub.add_parser(name, help=what, formatter_class=Help)
+        c[name].set_defaults(run=run)
+        if prints:
+            c[name].add_argument("--json", action="store_true", help=prints)
     model_help = f"model name, one of: {', '.join(VARIANTS)}"
 
-    sub.add_parser("data", help="fetch and verify MNIST, saying which source was used", **fmt).set_defaults(
-        run=cmd_data
-    )
-
-    t = sub.add_parser("train", help="train a model and write its weights and metadata", **fmt)
+    t = c["train"]
     t.add_argument("--model", required=True, help=model_help)
     t.add_argument("--epochs", type=positive, default=None, help="epochs (default: the model's recipe)")
     t.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
@@ -272,44 +296,24 @@ def parser():
         f"{TRAINED_DIR}; for a dry run a temporary folder, deleted afterwards)",
     )
     t.add_argument("--device", default=None, help="cuda, mps or cpu (default: the first available)")
-    t.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="2 batches on 1,000 images, to check the code path; keeps no files unless --out is given",
-    )
-    t.add_argument("--json", action="store_true", help="no progress bar; last line is a JSON summary")
-    t.set_defaults(run=cmd_train)
+    dry_run = "2 batches on 1,000 images, to check the code path; keeps no files unless --out is given"
+    t.add_argument("--dry-run", action="store_true", help=dry_run)
 
-    e = sub.add_parser("evaluate", help="test accuracy, per-class metrics and confusion matrix", **fmt)
+    e = c["evaluate"]
     e.add_argument("--model", default=DEFAULT_MODEL, help=model_help)
     e.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder")
-    e.add_argument("--json", action="store_true", help="print one JSON object")
-    e.set_defaults(run=cmd_evaluate)
 
-    r = sub.add_parser("predict", help="read the digit (or number) in each image file", **fmt)
+    r = c["predict"]
     r.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, ...)")
     r.add_argument("--model", default=DEFAULT_MODEL, help=model_help)
     r.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder")
-    r.add_argument(
-        "--number",
-        action="store_true",
-        help="read a written number (digits left to right, touching ones cut apart) instead of one digit",
-    )
-    r.add_argument("--json", action="store_true", help="one JSON object per file and line")
-    r.set_defaults(run=cmd_predict)
+    number = "read a written number (digits left to right, touching ones cut apart) instead of one digit"
+    r.add_argument("--number", action="store_true", help=number)
 
-    m = sub.add_parser("models", help="list the model variants and their shipped accuracy", **fmt)
+    m = c["models"]
     m.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder")
-    m.add_argument("--json", action="store_true", help="print a JSON list")
-    m.set_defaults(run=cmd_models)
 
-    w = sub.add_parser("where", help="the folders read and written: shipped weights, trained weights, data", **fmt)
-    w.add_argument("--json", action="store_true", help="print one JSON object")
-    w.set_defaults(run=cmd_where)
-
-    x = sub.add_parser(
-        "export", help="write NAME.onnx (logits and feature maps, for ONNX Runtime) from each model's weights", **fmt
-    )
+    x = c["export"]
     x.add_argument(
         "--model",
         nargs="+",
@@ -318,11 +322,10 @@ def parser():
         help=f"{model_help} (default: every model with weights in the folder)",
     )
     x.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder, read and written")
-    x.set_defaults(run=cmd_export)
 
     from digitlib.images import MAX_UPLOAD
 
-    s = sub.add_parser("serve", help="serve the HTTP API (POST /predict, GET /models, docs at /docs)", **fmt)
+    s = c["serve"]
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
     s.add_argument("--port", type=port, default=8000, help="TCP port")
     s.add_argument("--workers", type=positive, default=1, help="worker processes, each with every model loaded")
@@ -336,7 +339,6 @@ def parser():
     s.add_argument("--max-bytes", type=positive, default=MAX_UPLOAD, help="largest request body accepted")
     s.add_argument("--access-log", action="store_true", help="log every request")
     s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
-    s.set_defaults(run=cmd_serve)
     return p
 
 
