@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from digitlib.constants import CLASSES, DATA_DIR, DATA_ENV, IN_CLONE, PACKAGE_DIR, TRAINED_DIR, WEIGHTS_DIR
+from digitlib.device import PRECISIONS
 from digitlib.errors import DigitlibError
 from digitlib.models import DEFAULT_MODEL, VARIANTS, variant
 
@@ -36,6 +37,7 @@ def cmd_train(args):
     keep = args.out is not None or not args.dry_run
     with train_folder(args) as out:
         meta = train_variant(args.model, epochs=args.epochs, seed=args.seed, out=out, device=args.device,
+                             precision=args.precision,
                              limit=limit, max_batches=max_batches, progress=not args.json)
     weights_path = f"{out}/{args.model}.safetensors" if keep else None
     if args.json:
@@ -213,6 +215,9 @@ def parser():
     t.add_argument("--out", default=None, help="folder for NAME.safetensors and NAME.json (default: "
                    f"{TRAINED_DIR}; for a dry run a temporary folder, deleted afterwards)")
     t.add_argument("--device", default=None, help="cuda, mps or cpu (default: the first available)")
+    t.add_argument("--precision", choices=PRECISIONS, default=None,
+                   help="training arithmetic; auto: bf16 on CPUs with AVX-512 BF16 or AMX and on recent GPUs, fp16 on "
+                        "older GPUs, else fp32 (default: the model's recipe, auto for every shipped one)")
     t.add_argument("--dry-run", action="store_true",
                    help="2 batches on 1,000 images, to check the code path; keeps no files unless --out is given")
     t.add_argument("--json", action="store_true", help="no progress bar; last line is a JSON summary")

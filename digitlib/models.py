@@ -30,7 +30,7 @@ class Augment:
 
 @dataclass(frozen=True)
 class Recipe:
-    """How a variant is trained: AdamW with a one-cycle learning-rate schedule."""
+    """How a variant is trained: AdamW with a one-cycle learning-rate schedule, in mixed precision where it pays."""
 
     epochs: int = 8
     batch_size: int = 128
@@ -38,7 +38,8 @@ class Recipe:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.0
     augment: Augment | None = None
-    channels_last: bool = False  # NHWC memory layout: faster convolutions on CPU (oneDNN), different rounding
+    channels_last: bool | None = None  # NHWC memory layout; None: where it pays (with bf16 or fp16, see train.fit)
+    precision: str = "auto"  # "bf16", "fp16", "fp32", or "auto": the fastest the device has (device.pick_precision)
 
     def to_dict(self):
         return asdict(self)
