@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from digitlib.constants import CLASSES, DATA_DIR, DATA_ENV, IN_CLONE, PACKAGE_DIR, TRAINED_DIR, WEIGHTS_DIR
+from digitlib.device import PRECISIONS
 from digitlib.errors import DigitlibError
 from digitlib.models import DEFAULT_MODEL, VARIANTS, variant
 from digitlib.rows import predict_row
@@ -44,6 +45,7 @@ def cmd_train(args):
             seed=args.seed,
             out=out,
             device=args.device,
+            precision=args.precision,
             limit=limit,
             max_batches=max_batches,
             progress=not args.json,
@@ -296,6 +298,13 @@ def parser():
         f"{TRAINED_DIR}; for a dry run a temporary folder, deleted afterwards)",
     )
     t.add_argument("--device", default=None, help="cuda, mps or cpu (default: the first available)")
+    t.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="training arithmetic; auto: bf16 on CPUs with AVX-512 BF16 or AMX and on recent GPUs, fp16 on "
+        "older GPUs, else fp32 (default: the model's recipe, auto for every shipped one)",
+    )
     dry_run = "2 batches on 1,000 images, to check the code path; keeps no files unless --out is given"
     t.add_argument("--dry-run", action="store_true", help=dry_run)
 

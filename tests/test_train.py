@@ -6,6 +6,8 @@ import torch
 from digitlib import train, weights
 from digitlib.augment import random_affine
 from digitlib.data import load_mnist
+from digitlib.device import PRECISIONS, cpu_flags, pick_precision
+from digitlib.errors import DigitlibError
 from digitlib.models import VARIANTS, Augment, build
 from digitlib.train import fit
 
@@ -35,11 +37,20 @@ def test_a_short_run_learns():
     assert set(history[0]) == {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}
 
 
-def test_the_same_seed_gives_the_same_weights_on_cpu():
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_the_same_seed_gives_the_same_weights_on_cpu(precision):
     def weights(seed):
         torch.manual_seed(seed)
         model = small_model()
-        fit(model, recipe(augment=Augment()), *DATA, seed=seed, device="cpu", max_batches=10, **SMALL)
+        fit(
+            model,
+            recipe(augment=Augment(), precision=precision),
+            *DATA,
+            seed=seed,
+            device="cpu",
+            max_batches=10,
+            **SMALL,
+        )
         return model.state_dict()
 
     a, b, c = weights(1), weights(1), weights(2)
@@ -144,3 +155,39 @@ def test_a_dry_run_keeps_a_real_runs_checkpoint(tmp_path):
     assert len(meta["history"]) == 1 and meta["smoke"]
     assert (tmp_path / "compact.ckpt.pt.stale").read_bytes() == real
     weights.load("compact", tmp_path)
+
+
+@pytest.mark.parametrize("precision, dtype", [("fp32", torch.float32), ("bf16", torch.bfloat16)])
+def test_the_recipes_precision_is_the_arithmetic_of_the_forward_pass(precision, dtype):
+    model, seen = small_model(), set()
+
+    def record(conv, args, out):
+        if conv.training:
+            seen.add(out.dtype)
+
+    model.features[1].register_forward_hook(record)  # the first conv
+    fit(model, recipe(precision=precision), *TINY_DATA[500], device="cpu", **TINY)
+    assert seen == {dtype}  # in training; evaluation is float32, as every later use of the weights
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # the weights stay float32
+
+
+def test_auto_precision_is_one_the_device_has_and_a_forced_one_is_kept():
+    assert pick_precision("cpu") in {"bf16", "fp32"}
+    assert pick_precision("cpu") == ("bf16" if cpu_flags() & {"avx512_bf16", "amx_bf16"} else "fp32")
+    assert [pick_precision("cpu", p) for p in PRECISIONS[1:]] == ["bf16", "fp16", "fp32"]
+    with pytest.raises(DigitlibError, match="unknown precision"):
+        pick_precision("cpu", "fp8")
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_tile\n\nprocessor\t: 1\n")
+    assert cpu_flags(str(cpuinfo)) == {"fpu", "avx512f", "avx512_bf16", "amx_tile"}
+    assert cpu_flags(str(tmp_path / "absent")) == frozenset()
+
+
+def test_training_records_the_precision_it_used(tmp_path):
+    auto = train.train_variant("compact", out=tmp_path, epochs=1, device="cpu", limit=500, **TINY)
+    forced = train.train_variant("compact", out=tmp_path, epochs=1, device="cpu", precision="fp32", limit=500, **TINY)
+    assert (auto["precision"], forced["precision"]) == (pick_precision("cpu"), "fp32")
+    assert forced["recipe"]["precision"] == "fp32"
