@@ -32,9 +32,13 @@ class Trial:
     recipe: Recipe = field(default_factory=Recipe)
 
 
+# The stored results were trained in float32 in the default layout, before mixed precision: a rerun repeats that.
+STORED_AS = dict(channels_last=False, precision="fp32")
+
+
 def fc_trials():
     """Width, depth and dropout of the fully connected net, 10 epochs each, no augmentation."""
-    recipe = Recipe(epochs=10, lr=2e-3)
+    recipe = Recipe(epochs=10, lr=2e-3, **STORED_AS)
     widths = [(64, 32, 16), (128, 64, 32), (256, 128, 64), (512, 256, 128), (1024, 512, 256)]
     depths = [(256,) * n for n in range(1, 5)]
     trials = [Trial("width", "-".join(map(str, h)), "MLP", dict(hidden=h, dropout=0.1), recipe) for h in widths]
@@ -50,7 +54,7 @@ def augment_trials():
     """The 2-conv CNN (cnn2) trained 8 epochs with no augmentation, random shifts, and shifts, rotation and scale."""
     args = dict(stages=((32,), (64,)), hidden=(128,))
     return [
-        Trial("augmentation", label, "ConvNet", args, Recipe(augment=augment))
+        Trial("augmentation", label, "ConvNet", args, Recipe(augment=augment, **STORED_AS))
         for label, augment in [("none", None), ("shift", SHIFT), ("affine", AFFINE)]
     ]
 
