@@ -3,6 +3,7 @@ each kind of bad request: a 4xx with the CLI's one-line message in JSON, never a
 
 import asyncio
 import base64
+import concurrent.futures
 import io
 import json
 import os
@@ -44,7 +45,8 @@ def call(app, method, url, **kwargs):
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             return await client.request(method, url, **kwargs)
 
-    return asyncio.run(go())
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:  # a loop of its own, whatever runs in this thread
+        return thread.submit(asyncio.run, go()).result()
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ def voila(tmp_path_factory):
         assert failure not in text, text[text.index(failure) - 500 :][:4000]
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(scope="module")  # not the session: Playwright's sync API holds an event loop in the main thread while
+def browser():  # it is open, which asyncio code and the dashboard's deferred explanations in later tests would meet
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
