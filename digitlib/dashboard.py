@@ -272,24 +272,23 @@ class DigitDashboard:
 
     @guarded
     def uploaded(self, change):
-        """Show and read an uploaded picture instead of the drawing; a file that is not a picture clears the canvas
-        and the older reading, and says so."""
+        """Show and read an uploaded picture instead of the drawing; a file that is not a picture changes nothing
+        but the status line, which says so."""
         if not change["new"]:
             return
         file = change["new"][0]
         content = file["content"]
         self.upload.value = ()  # the same file can be chosen again
-        self.picture, self.strokes, self.pen_down = None, [], False
         try:
             if len(content) > MAX_UPLOAD:  # voila.json lets messages well past this through, so the app can say so
                 raise DigitlibError(
                     f"{file['name']}: {len(content) / 1e6:.1f} MB is over the {MAX_UPLOAD // 1_000_000} MB limit"
                 )
-            self.picture = open_image(bytes(content), file["name"])  # decoded fully: a broken file fails here
+            picture = open_image(bytes(content), file["name"])  # decoded fully: a broken file fails here
         except DigitlibError as e:
-            self.redraw()
-            self.display(view.failed(str(e)))
+            self.say(view.failed(str(e)), error=True)
             return
+        self.picture, self.strokes, self.pen_down = picture, [], False
         self.redraw()
         self.show()
 

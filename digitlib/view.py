@@ -17,7 +17,7 @@ from digitlib.explain_np import most_active
 FEATURES_SHOWN = 8  # channels shown per conv layer: the most active, as in digitlib.plots.feature_maps
 INVITE = "Draw a digit, or a number such as 2026, with the mouse, a finger or a pen: the reading shows here."
 NOT_FOUND = "No digit found: draw a little bigger or bolder."
-AFTER_ERROR = "Draw a digit, or upload another picture."
+KEPT = "The canvas and its reading are kept: upload another picture, or draw."
 READING_PX = 120  # font size of a reading of up to READING_FITS characters; longer numbers get smaller
 READING_FITS = 3
 # (title, caption) of each panel that explains a reading, worded for a learner
@@ -87,8 +87,9 @@ def shown(digits, drawn):
 
 
 def failed(message):
-    """What to show when a picture cannot be read (a text file uploaded): the message, and no older reading."""
-    return Shown("", f"{message}. {AFTER_ERROR}", error=True)
+    """The status line for a picture that cannot be read (a text file uploaded): the message, and that nothing on
+    the canvas was lost."""
+    return f"{message}. {KEPT}"
 
 
 def png(pixels, scale=1):
