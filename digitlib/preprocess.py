@@ -163,9 +163,10 @@ def digit_mask(ink):
     labels, n = ndimage.label(ink > 0, structure=np.ones((3, 3)))
     if n == 0:
         return labels > 0
-    strong = np.bincount(labels.ravel(), weights=(ink > STRONG_INK).ravel(), minlength=n + 1)[1:]
-    keep = np.flatnonzero((strong > 0) & (strong >= 0.1 * strong.max())) + 1
-    return np.isin(labels, keep)
+    strong = np.bincount(labels[ink > STRONG_INK], minlength=n + 1)[1:]  # strong pixels in each piece
+    keep = np.zeros(n + 1, dtype=bool)
+    keep[1:] = (strong > 0) & (strong >= 0.1 * strong.max())
+    return keep[labels]
 
 
 def stroke_width(ink):
@@ -225,7 +226,7 @@ def split_digits(mask):
             groups[-1][2].append(label)
         else:
             groups.append([start, stop, [label]])
-    return [np.isin(labels, ids) for _, _, ids in groups]
+    return [np.isin(labels, ids, kind="table") for _, _, ids in groups]
 
 
 def even_ink(ink, size):
@@ -235,8 +236,10 @@ def even_ink(ink, size):
 
 
 def to_mnist(ink, mask):
-    """The [1, 28, 28] float32 MNIST-style input for the ink under mask."""
-    work = fit_box(ink * ndimage.binary_dilation(mask, iterations=2), DIGIT_BOX * WORK_SCALE)
+    """The [1, 28, 28] float32 MNIST-style input for the ink under mask (and 2 pixels around it)."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    near = np.s_[max(rows[0] - 2, 0) : rows[-1] + 3, max(cols[0] - 2, 0) : cols[-1] + 3]
+    work = fit_box(ink[near] * ndimage.binary_dilation(mask[near], iterations=2), DIGIT_BOX * WORK_SCALE)
     work = match_stroke(even_ink(work, round(MNIST_STROKE * WORK_SCALE)), MNIST_STROKE * WORK_SCALE)
     digit = fit_box(np.where(work > 0.05, work, 0), DIGIT_BOX)
     digit = np.clip(digit / max(digit.max(), 1e-6), 0, 1)
