@@ -1,12 +1,19 @@
 """A classroom arriving at once: N visitors open the dashboard together and each draws digits.
 
-Voila serves notebooks/06_dashboard.ipynb on a loopback port; N headless Chromium pages (Playwright) are the
-visitors. They share the machine's cores with the server and its kernels, so the figures are an upper bound on
-what the server alone costs. Reported: seconds from opening the page to an interactive canvas, the ms from each
-release of the mouse to the digit shown (p50, p95), whether every reading was right, each visitor's kernel memory
-of its own (USS), and the load average.
+Voila serves notebooks/06_dashboard.ipynb on a loopback port. The visitors are either
 
-    .venv/bin/python benchmarks/classroom.py [--visitors 8] [--digits 3] [--pool 2]
+- light (the default): each speaks the page's own protocol to the server, as the page's scripts do, without
+  rendering anything: it loads the page, opens the kernel's websocket, asks for the widgets' state, then sends the
+  canvas's mouse events for each stroke and waits for the probabilities to change. This is the server's side of a
+  classroom, whose browsers run on the pupils' own devices; or
+- Chromium (--chromium): N headless pages (Playwright) on the same cores as the server and its kernels, so the
+  figures are an upper bound: 8 browsers take most of a 2-core machine.
+
+Reported: seconds from asking for the page to an interactive canvas (light: page loaded, widgets' state received;
+Chromium: the invitation shown), the ms from each release of the mouse to the new probabilities (p50, p95),
+whether every reading was right, each kernel's memory of its own (USS), and the load average.
+
+    .venv/bin/python benchmarks/classroom.py [--visitors 8] [--digits 3] [--pool 8] [--chromium]
 
 Bounded: at most 16 visitors and 10 digits each; the whole run stops after --timeout seconds (default 300).
 """
@@ -19,9 +26,12 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1, serialize_msg_to_ws_v1
 
 from digitlib.constants import ROOT
 
@@ -39,6 +49,120 @@ WATCH = """() => {
     .observe(document.querySelector('.digit-probabilities'), {childList: true, subtree: true, characterData: true});
 }"""
 READY = "() => (document.querySelector('.digit-status') || {}).innerText?.includes('Draw a digit')"
+
+
+POINTER_S = 1 / 60  # a pointer reports its moves about 60 times a second
+
+
+def message(msg_type, content, session):
+    """A Jupyter message from the page to its kernel, in the websocket protocol Jupyter's own pages use (v1)."""
+    header = {
+        "msg_id": uuid.uuid4().hex,
+        "msg_type": msg_type,
+        "session": session,
+        "username": "visitor",
+        "version": "5.3",
+        "date": datetime.now(timezone.utc).isoformat(),
+    }
+    msg = {"header": header, "parent_header": {}, "metadata": {}, "content": content}
+    return serialize_msg_to_ws_v1(msg, "shell", pack=lambda part: json.dumps(part).encode())
+
+
+def parse(frame):
+    """(message type, content) of a message from the kernel."""
+    _, (header, _, _, content, *_) = deserialize_msg_from_ws_v1(frame)
+    return json.loads(header)["msg_type"], json.loads(content)
+
+
+class Page:
+    """What a dashboard page does over its kernel's websocket, without drawing anything: ask for every widget's
+    state, send the canvas's events and clicks, and watch the widgets' updates."""
+
+    def __init__(self, ws):
+        self.ws, self.session = ws, uuid.uuid4().hex
+        self.states = {}  # comm id -> the widget's state, kept up to date
+        self.waiting = {}  # comm id -> a future for its next change of value
+        self.replies = {}  # message type -> a future for the next reply of that type
+        self.widgets, self.ready = None, asyncio.get_running_loop().create_future()  # how many; all states in
+        self.reader = asyncio.create_task(self.read())
+
+    def send(self, msg_type, content):
+        return self.ws.write_message(message(msg_type, content, self.session), binary=True)
+
+    async def request(self, msg_type, content):
+        reply = self.replies[msg_type.replace("_request", "_reply")] = asyncio.get_running_loop().create_future()
+        await self.send(msg_type, content)
+        return await reply
+
+    async def read(self):
+        while (frame := await self.ws.read_message()) is not None:
+            msg_type, content = parse(frame)
+            if msg_type in self.replies:
+                self.replies.pop(msg_type).set_result(content)
+            if msg_type == "comm_msg" and content["data"].get("method") == "update":
+                comm, state = content["comm_id"], content["data"]["state"]
+                self.states.setdefault(comm, {}).update(state)
+                if "value" in state and comm in self.waiting:
+                    self.waiting.pop(comm).set_result(time.monotonic())
+                if len(self.states) == self.widgets and not self.ready.done():
+                    self.ready.set_result(True)
+
+    async def open(self):
+        """Ask for every widget's state, as the page's widget manager does; returns once it has all arrived."""
+        await self.request("kernel_info_request", {})
+        comms = (await self.request("comm_info_request", {"target_name": "jupyter.widget"}))["comms"]
+        self.widgets = len(comms)
+        for comm in comms:
+            await self.send("comm_msg", {"comm_id": comm, "data": {"method": "request_state"}})
+        await self.ready
+
+    def find(self, css_class):
+        return next(c for c, s in self.states.items() if css_class in s.get("_dom_classes", ()))
+
+    def event(self, comm, content):
+        return self.send("comm_msg", {"comm_id": comm, "data": {"method": "custom", "content": content}})
+
+    def next_change(self, comm):
+        self.waiting[comm] = asyncio.get_running_loop().create_future()
+        return self.waiting[comm]
+
+
+async def light_visitor(url, digits, start):
+    """One visitor, light: load the page, connect, get the widgets, then draw each digit (clearing in between);
+    returns (seconds to interactive, [(digit, shown, ms release to new probabilities)])."""
+    from tornado.httpclient import AsyncHTTPClient
+    from tornado.websocket import websocket_connect
+
+    html = (await AsyncHTTPClient().fetch(url, request_timeout=120)).body.decode()
+    kernel = json.loads(html.split('id="jupyter-config-data" type="application/json">')[1].split("</script>")[0])
+    ws_url = url.replace("http", "ws", 1).rstrip("/")
+    channels = f"{ws_url}/api/kernels/{kernel['kernelId']}/channels?session_id={uuid.uuid4().hex}"
+    ws = await websocket_connect(channels, subprotocols=["v1.kernel.websocket.jupyter.org"])
+    page = Page(ws)
+    await page.open()
+    canvas, clear, bars, digit_shown = (
+        page.find(c) for c in ("digit-canvas", "digit-clear", "digit-probabilities", "digit-prediction")
+    )
+    await page.event(canvas, {"event": "client_ready"})
+    interactive = time.monotonic() - start
+    readings = []
+    for digit in digits:
+        cleared = page.next_change(bars)
+        await page.event(clear, {"event": "click"})
+        await cleared if page.states[bars]["value"] else cleared.cancel()
+        for points in strokes(digit, jitter=0.01, seed=digit):
+            moves = [p + (q - p) * t for p, q in zip(np.array(points[:-1]), np.array(points[1:])) for t in (0.5, 1)]
+            await page.event(canvas, {"event": "mouse_down", "x": points[0][0], "y": points[0][1]})
+            for x, y in moves:
+                await asyncio.sleep(POINTER_S)
+                await page.event(canvas, {"event": "mouse_move", "x": x, "y": y})
+            shown = page.next_change(bars)
+            up = time.monotonic()
+            await page.event(canvas, {"event": "mouse_up", "x": points[-1][0], "y": points[-1][1]})
+            latency = (await asyncio.wait_for(shown, 30) - up) * 1000
+        readings.append((digit, page.states[digit_shown]["value"], latency))
+    ws.close()
+    return interactive, readings
 
 
 async def visitor(browser, url, digits, start):
@@ -71,26 +195,42 @@ async def visitor(browser, url, digits, start):
     return page, interactive, readings
 
 
-async def classroom(url, server, visitors, digits_each):
+async def chromium_visitors(url, visitors, digits_each, start, server):
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         options = {"executable_path": "/usr/bin/chromium"} if os.path.exists("/usr/bin/chromium") else {}
         browser = await p.chromium.launch(headless=True, args=CHROMIUM_ARGS, **options)
-        start = time.monotonic()
         done = await asyncio.gather(
             *(visitor(browser, url, [(i + k) % 10 for k in range(digits_each)], start) for i in range(visitors))
         )
-        uss = sorted(round(k.memory_full_info().uss / 2**20) for k in kernels(server))
+        uss = kernel_uss(server)  # with every page still open
         for page, _, _ in done:
             await page.close()
         await browser.close()
-    latencies = [ms for _, _, readings in done for *_, ms in readings]
-    readings = [(d, s) for _, _, r in done for d, s, _ in r]
+    return [(interactive, readings) for _, interactive, readings in done], uss
+
+
+async def light_visitors(url, visitors, digits_each, start, server):
+    done = await asyncio.gather(
+        *(light_visitor(url, [(i + k) % 10 for k in range(digits_each)], start) for i in range(visitors))
+    )
+    return done, kernel_uss(server)
+
+
+def kernel_uss(server):
+    return sorted(round(k.memory_full_info().uss / 2**20) for k in kernels(server))
+
+
+async def classroom(url, server, visitors, digits_each, chromium):
+    start = time.monotonic()
+    done, uss = await (chromium_visitors if chromium else light_visitors)(url, visitors, digits_each, start, server)
+    latencies = [ms for _, readings in done for *_, ms in readings]
+    readings = [(d, s) for _, r in done for d, s, _ in r]
     return {
-        "visitors": visitors,
+        "visitors": f"{visitors} {'Chromium pages' if chromium else 'light (protocol only)'}",
         "digits_each": digits_each,
-        "seconds_to_interactive": sorted(round(t, 2) for _, t, _ in done),
+        "seconds_to_interactive": sorted(round(t, 2) for t, _ in done),
         "release_to_digit_ms": {
             "p50": round(statistics.median(latencies), 1),
             "p95": round(float(np.percentile(latencies, 95)), 1),
@@ -110,19 +250,27 @@ def main():
     parser.add_argument("--visitors", type=int, default=8, help="pages opened at once, 1 to 16 (default: 8)")
     parser.add_argument("--digits", type=int, default=3, help="digits each visitor draws, 1 to 10 (default: 3)")
     parser.add_argument("--pool", type=int, default=2, help="Voila's preheated kernels (default: 2, as voila.json)")
+    parser.add_argument("--fill-delay", type=float, default=0, help="seconds before the pool refills (voila.json: 0)")
+    parser.add_argument("--chromium", action="store_true", help="visitors are headless Chromium pages on this machine")
     parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole run (default: 300)")
     args = parser.parse_args()
     visitors, digits = min(max(args.visitors, 1), 16), min(max(args.digits, 1), 10)
     with tempfile.TemporaryDirectory() as tmp:
-        options = [f"--VoilaConfiguration.default_pool_size={args.pool}", "--CappedKernelManager.max_kernels=40"]
+        options = [
+            f"--VoilaConfiguration.default_pool_size={args.pool}",
+            f"--VoilaKernelManager.fill_delay={args.fill_delay}",
+            "--CappedKernelManager.max_kernels=40",
+        ]
         with serve_dashboard(Path(tmp) / "voila.log", *options) as server:
             before = [round(x, 2) for x in os.getloadavg()]
-            figures = asyncio.run(asyncio.wait_for(classroom(server.url, server, visitors, digits), args.timeout))
-    figures = {"pool": args.pool, "load_average_before": before, **figures}
+            run = classroom(server.url, server, visitors, digits, args.chromium)
+            figures = asyncio.run(asyncio.wait_for(run, args.timeout))
+    figures = {"pool": args.pool, "fill_delay": args.fill_delay, "load_average_before": before, **figures}
     print(json.dumps(figures, indent=2))
     artifacts = ROOT / "tests" / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    (artifacts / f"classroom_{visitors}_pool{args.pool}.json").write_text(json.dumps(figures, indent=2))
+    kind = "chromium" if args.chromium else "light"
+    (artifacts / f"classroom_{visitors}_{kind}_pool{args.pool}.json").write_text(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":
