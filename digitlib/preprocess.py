@@ -42,6 +42,7 @@ LONE_DIGIT = 1.0  # the same two for the only piece in the picture, which is mor
 WIDEST_LONE_DIGIT = 1.5  # than digits that touch;
 CUT_ZONE = 0.2  # it is cut no nearer its ends than this fraction of its width,
 CUT_CANDIDATES = 3  # at one of its this many thinnest columns
+MASK_GROWTH = 2  # pixels added around a digit's mask, so its strokes' soft edges are kept
 
 
 def border(gray):
@@ -163,9 +164,10 @@ def digit_mask(ink):
     labels, n = ndimage.label(ink > 0, structure=np.ones((3, 3)))
     if n == 0:
         return labels > 0
-    strong = np.bincount(labels.ravel(), weights=(ink > STRONG_INK).ravel(), minlength=n + 1)[1:]
-    keep = np.flatnonzero((strong > 0) & (strong >= 0.1 * strong.max())) + 1
-    return np.isin(labels, keep)
+    strong = np.bincount(labels[ink > STRONG_INK], minlength=n + 1)[1:]  # strong pixels in each piece
+    keep = np.zeros(n + 1, bool)  # by label (0: paper)
+    keep[1:] = (strong > 0) & (strong >= 0.1 * strong.max())
+    return keep[labels]
 
 
 def stroke_width(ink):
@@ -234,9 +236,23 @@ def even_ink(ink, size):
     return ink / np.maximum(ndimage.grey_dilation(ink, size=size), 1e-6)
 
 
+def grow(mask, steps):
+    """A mask grown by `steps` pixels to its 4 neighbours: ndimage.binary_dilation(mask, iterations=steps), 5 times
+    faster."""
+    for _ in range(steps):
+        grown = mask.copy()
+        grown[1:] |= mask[:-1]
+        grown[:-1] |= mask[1:]
+        grown[:, 1:] |= mask[:, :-1]
+        grown[:, :-1] |= mask[:, 1:]
+        mask = grown
+    return mask
+
+
 def to_mnist(ink, mask):
-    """The [1, 28, 28] float32 MNIST-style input for the ink under mask."""
-    work = fit_box(ink * ndimage.binary_dilation(mask, iterations=2), DIGIT_BOX * WORK_SCALE)
+    """The [1, 28, 28] float32 MNIST-style input for the ink under mask (grown by MASK_GROWTH pixels to take in
+    the strokes' soft edges)."""
+    work = fit_box(ink * grow(mask, MASK_GROWTH), DIGIT_BOX * WORK_SCALE)
     work = match_stroke(even_ink(work, round(MNIST_STROKE * WORK_SCALE)), MNIST_STROKE * WORK_SCALE)
     digit = fit_box(np.where(work > 0.05, work, 0), DIGIT_BOX)
     digit = np.clip(digit / max(digit.max(), 1e-6), 0, 1)

@@ -6,7 +6,7 @@ from scipy import ndimage
 
 from digitlib.errors import DigitlibError
 from digitlib.predict import Predictor
-from digitlib.preprocess import MNIST_STROKE, fit_box, stroke_width, to_mnist_input
+from digitlib.preprocess import MNIST_STROKE, fit_box, grow, stroke_width, to_mnist_input
 
 STYLES = ["plain", "inverted", "transparent", "thin", "thick", "small", "photo", "shadow", "lined"]
 
@@ -88,6 +88,14 @@ def test_a_digit_filling_the_whole_picture_is_still_read(mnist_test):
     images, labels = mnist_test
     big = np.asarray(drawing(images[0], "thick"))[40:-40, 40:-40]  # strokes run into the borders
     assert Predictor("best").predict(big).digit == labels[0]
+
+
+def test_grow_is_scipys_binary_dilation_to_the_pixel():
+    rng = np.random.default_rng(0)
+    for shape, steps in [((280, 280), 2), ((5, 9), 1), ((1, 12), 3), ((40, 3), 2), ((60, 70), 0)]:
+        mask = rng.random(shape) < 0.05
+        mask[0, 0] = mask[-1, -1] = True  # reaching the edges
+        assert np.array_equal(grow(mask, steps), ndimage.binary_dilation(mask, iterations=steps) if steps else mask)
 
 
 def test_numpy_resize_gives_torchs_antialiased_bilinear_resize():
