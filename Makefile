@@ -3,7 +3,7 @@
 # make test:      set up (packages, MNIST, a browser), then run every test and every notebook (nbval)
 # make setup:     only create .venv and install the pinned dependencies and digitlib
 # make lint:      ruff's lint and format check over the package, tests, benchmarks and notebooks (pyproject.toml);
-#                 hadolint over the Dockerfile
+#                 hadolint over the Dockerfile; deploy/ against the Compose and Kubernetes schemas (offline)
 # make onnx:      rewrite weights/NAME.onnx (what ONNX Runtime runs) from every shipped model's weights
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -48,6 +48,8 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
+	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
 dashboard: setup
 	$(BIN)/voila notebooks/06_dashboard.ipynb --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser

@@ -1,9 +1,17 @@
-"""Load test of the HTTP API on loopback: `python -m digitlib serve` started here with 1, then 2 workers, and N
-concurrent clients posting drawings (MNIST test digits drawn as the dashboard's canvas hands them over), each run
-bounded in time and in requests. Reports throughput, p50/p95/p99 latency, errors, right answers, the server's
-memory (all its processes) and the machine's load average; the clients run on the same machine.
+"""Load test of the HTTP API on loopback: `python -m digitlib serve --workers W` started here, and N clients, each
+on one keep-alive connection, posting drawings (MNIST test digits drawn as the dashboard's canvas hands them over)
+as `curl -F image=@drawing.png` does, until the requests are spent; repeated --runs times on the same server.
 
-.venv/bin/python benchmarks/load.py [--clients 8 32] [--workers 1 2] [--duration 30] [--requests 20000]
+Reports per run: throughput, p50/p95/p99 latency, errors, right answers, the CPU time of the server and of this
+client per request (they share the machine's cores), each server process's memory (RSS and USS) and the load
+average; then the median of the runs. The client is plain asyncio streams with the requests prepared beforehand,
+so that it takes little of the CPU the server needs.
+
+Closed loop by default: each client sends its next request as soon as the last is answered, so the latency is
+about clients / throughput (Little's law). --rate R is an open loop: request i is due at i / R seconds, and its
+latency counts from then, so a server that falls behind shows it (no coordinated omission).
+
+.venv/bin/python benchmarks/load.py --workers 2 --clients 32 --requests 5000 [--runs 3] [--rate 200]
 """
 
 import argparse
@@ -16,9 +24,9 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
-import httpx
 import numpy as np
 import psutil
 from PIL import Image
@@ -26,6 +34,7 @@ from PIL import Image
 from digitlib.synth import mnist_digits
 
 ROOT = Path(__file__).resolve().parent.parent
+BOUNDARY = "digitlib-load-test"
 
 
 def drawings(count, size=280):
@@ -42,6 +51,66 @@ def drawings(count, size=280):
     return out
 
 
+def request(png, port):
+    """The bytes of POST /predict with png as the multipart field `image`, as curl -F sends it."""
+    body = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="drawing.png"\r\n'
+        f"Content-Type: image/png\r\n\r\n".encode()
+        + png
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
+    head = (
+        f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def exchange(reader, writer, data):
+    """Send one request on a keep-alive connection; (status, body) of the reply."""
+    writer.write(data)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:] if line)
+    length = int({k.lower(): v for k, v in headers.items()}["content-length"])
+    return int(lines[0].split()[1]), await reader.readexactly(length)
+
+
+async def load(port, requests, clients, total, rate):
+    """Latencies (s), errors {kind: count}, right answers and seconds of `total` requests from `clients` clients."""
+    latencies, errors, right, next_request = [], {}, 0, 0
+    start = time.perf_counter()
+
+    async def client():
+        nonlocal right, next_request
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while next_request < total:
+                i, next_request = next_request, next_request + 1
+                data, label = requests[i % len(requests)]
+                sent = time.perf_counter()
+                if rate:  # due at i / rate: wait for then, and count the latency from then even if late
+                    sent = start + i / rate
+                    await asyncio.sleep(sent - time.perf_counter())
+                try:
+                    status, body = await exchange(reader, writer, data)
+                except (OSError, asyncio.IncompleteReadError) as e:
+                    errors[type(e).__name__] = errors.get(type(e).__name__, 0) + 1
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    continue
+                latencies.append(time.perf_counter() - sent)
+                if status != 200:
+                    errors[str(status)] = errors.get(str(status), 0) + 1
+                else:
+                    right += json.loads(body)["digit"] == label
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies, errors, right, time.perf_counter() - start
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,9 +124,9 @@ def start_server(port, workers):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5):
                 return server
-        except httpx.HTTPError:
+        except OSError:
             time.sleep(0.3)
         if server.poll() is not None:
             raise SystemExit(f"the server exited with {server.returncode}")
@@ -65,68 +134,48 @@ def start_server(port, workers):
     raise SystemExit("the server did not answer /healthz within 120 s")
 
 
-def memory(pid):
-    """RSS and USS (bytes) of a process and its children, summed."""
-    rss = uss = 0
+def processes(pid):
+    """{role: psutil.Process} of the server: its workers, and with several workers uvicorn's supervisor too."""
     root = psutil.Process(pid)
-    for p in [root, *root.children(recursive=True)]:
-        try:
-            info = p.memory_full_info()
-        except psutil.Error:
-            continue
-        rss, uss = rss + info.rss, uss + info.uss
-    return rss, uss
+    workers = [p for p in root.children() if "spawn_main" in " ".join(p.cmdline())]
+    if not workers:
+        return {"worker": root}
+    return {"supervisor": root, **{f"worker{i + 1}": p for i, p in enumerate(workers)}}
 
 
-async def run(url, pictures, clients, duration, max_requests, pid):
-    """N clients posting pictures in turn until the duration or the request budget is spent."""
-    latencies, errors, right, sent = [], {}, 0, 0
-    peak = (0, 0)
-    deadline = time.monotonic() + duration
+def cpu_seconds(procs):
+    return sum(sum(p.cpu_times()[:2]) for p in procs.values())
 
-    async def client(client_id, http):
-        nonlocal right, sent
-        i = client_id
-        while time.monotonic() < deadline and sent < max_requests:
-            sent += 1
-            data, label = pictures[i % len(pictures)]
-            i += clients
-            start = time.perf_counter()
-            try:
-                reply = await http.post(url, files={"image": ("drawing.png", data, "image/png")})
-                latencies.append(time.perf_counter() - start)
-                if reply.status_code != 200:
-                    errors[str(reply.status_code)] = errors.get(str(reply.status_code), 0) + 1
-                else:
-                    right += reply.json()["digit"] == label
-            except httpx.HTTPError as e:
-                errors[type(e).__name__] = errors.get(type(e).__name__, 0) + 1
 
-    async def watch():
-        nonlocal peak
-        while time.monotonic() < deadline and sent < max_requests:
-            peak = max(peak, memory(pid))
-            await asyncio.sleep(1)
+def memory_mib(procs):
+    """{role: [RSS, USS]} in MiB."""
+    out = {}
+    for role, p in procs.items():
+        info = p.memory_full_info()
+        out[role] = [round(info.rss / 2**20), round(info.uss / 2**20)]
+    return out
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-        start = time.perf_counter()
-        await asyncio.gather(watch(), *(client(c, http) for c in range(clients)))
-        elapsed = time.perf_counter() - start
-    ms = sorted(1000 * t for t in latencies)
-    q = statistics.quantiles(ms, n=100) if len(ms) > 1 else [float("nan")] * 99
+
+def run(port, requests, clients, total, rate, procs):
+    """One run: the figures of `total` requests, as a dict."""
+    server_cpu, client_cpu = cpu_seconds(procs), time.process_time()
+    latencies, errors, right, seconds = asyncio.run(load(port, requests, clients, total, rate))
+    server_cpu, client_cpu = cpu_seconds(procs) - server_cpu, time.process_time() - client_cpu
+    ms = 1000 * np.array(latencies)
+    done = len(latencies)
     return {
-        "clients": clients,
-        "requests": sent,
-        "seconds": round(elapsed, 1),
-        "per_second": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(q[49], 1),
-        "p95_ms": round(q[94], 1),
-        "p99_ms": round(q[98], 1),
+        "requests": done,
         "errors": errors,
-        "right": round(right / max(1, len(latencies)), 4),
-        "server_rss_mib": round(peak[0] / 2**20),
-        "server_uss_mib": round(peak[1] / 2**20),
+        "right": round(right / max(1, done), 4),
+        "seconds": round(seconds, 2),
+        "per_second": round(done / seconds, 1),
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p95_ms": round(float(np.percentile(ms, 95)), 1),
+        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+        "server_cpu_ms": round(1000 * server_cpu / done, 2),  # per request, all server processes
+        "client_cpu_ms": round(1000 * client_cpu / done, 2),  # per request, this process
+        "client_cpu_share": round(client_cpu / (client_cpu + server_cpu), 3),
+        "memory_mib": memory_mib(procs),  # [RSS, USS] per process, after the run
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -135,26 +184,34 @@ def main():
     p = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    p.add_argument("--clients", type=int, nargs="+", default=[8, 32], help="concurrent clients, one run each")
-    p.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="server workers, one server each")
-    p.add_argument("--duration", type=float, default=30, help="seconds per run, at most")
-    p.add_argument("--requests", type=int, default=20_000, help="requests per run, at most")
-    p.add_argument("--pictures", type=int, default=500, help="distinct drawings posted")
+    p.add_argument("--workers", type=int, nargs="+", default=[2], help="server workers, one server each")
+    p.add_argument("--clients", type=int, nargs="+", default=[32], help="concurrent clients (connections)")
+    p.add_argument("--requests", type=int, default=5000, help="requests per run")
+    p.add_argument("--runs", type=int, default=3, help="runs of each setting; their median is reported")
+    p.add_argument("--rate", type=float, default=None, help="requests per second, open loop (default: closed loop)")
+    p.add_argument("--pictures", type=int, default=500, help="distinct drawings posted (280x280 PNG)")
     args = p.parse_args()
     pictures = drawings(args.pictures)
-    print(f"{len(pictures)} drawings, {np.mean([len(d) for d, _ in pictures]) / 1e3:.1f} kB each", flush=True)
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} before", flush=True)
+    print(f"{len(pictures)} drawings, 280x280, {np.mean([len(d) for d, _ in pictures]) / 1e3:.1f} kB each", flush=True)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()} before", flush=True)
     for workers in args.workers:
         port = free_port()
         server = start_server(port, workers)
         try:
-            idle = memory(server.pid)
-            url = f"http://127.0.0.1:{port}/predict"
-            asyncio.run(run(url, pictures, 2, 2, 50, server.pid))  # warm-up
+            procs = processes(server.pid)
+            requests = [(request(png, port), label) for png, label in pictures]
+            print(json.dumps({"workers": workers, "idle_memory_mib": memory_mib(procs)}), flush=True)
+            run(port, requests, 2, 100, None, procs)  # warm-up
             for clients in args.clients:
-                result = asyncio.run(run(url, pictures, clients, args.duration, args.requests, server.pid))
-                result = {"workers": workers, **result, "idle_rss_mib": round(idle[0] / 2**20)}
-                print(json.dumps(result), flush=True)
+                setting = {"workers": workers, "clients": clients, "rate": args.rate}
+                runs = []
+                for _ in range(args.runs):
+                    runs.append(run(port, requests, clients, args.requests, args.rate, procs))
+                    print(json.dumps({**setting, **runs[-1]}), flush=True)
+                figures = ["per_second", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms", "client_cpu_ms"]
+                median = {k: statistics.median(r[k] for r in runs) for k in figures}
+                errors = sum(sum(r["errors"].values()) for r in runs)
+                print(json.dumps({**setting, "median_of_runs": len(runs), **median, "errors": errors}), flush=True)
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -42,6 +42,7 @@ LONE_DIGIT = 1.0  # the same two for the only piece in the picture, which is mor
 WIDEST_LONE_DIGIT = 1.5  # than digits that touch;
 CUT_ZONE = 0.2  # it is cut no nearer its ends than this fraction of its width,
 CUT_CANDIDATES = 3  # at one of its this many thinnest columns
+MASK_GROWTH = 2  # pixels added around a digit's mask, so its strokes' soft edges are kept
 
 
 def border(gray):
@@ -164,7 +165,7 @@ def digit_mask(ink):
     if n == 0:
         return labels > 0
     strong = np.bincount(labels[ink > STRONG_INK], minlength=n + 1)[1:]  # strong pixels in each piece
-    keep = np.zeros(n + 1, dtype=bool)
+    keep = np.zeros(n + 1, dtype=bool)  # by label (0: paper)
     keep[1:] = (strong > 0) & (strong >= 0.1 * strong.max())
     return keep[labels]
 
@@ -236,10 +237,12 @@ def even_ink(ink, size):
 
 
 def to_mnist(ink, mask):
-    """The [1, 28, 28] float32 MNIST-style input for the ink under mask (and 2 pixels around it)."""
+    """The [1, 28, 28] float32 MNIST-style input for the ink under mask (grown by MASK_GROWTH pixels to take in
+    the strokes' soft edges; grown within the digit's box, not the whole picture, for speed)."""
+    g = MASK_GROWTH
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    near = np.s_[max(rows[0] - 2, 0) : rows[-1] + 3, max(cols[0] - 2, 0) : cols[-1] + 3]
-    work = fit_box(ink[near] * ndimage.binary_dilation(mask[near], iterations=2), DIGIT_BOX * WORK_SCALE)
+    box = np.s_[max(rows[0] - g, 0) : rows[-1] + g + 1, max(cols[0] - g, 0) : cols[-1] + g + 1]
+    work = fit_box(ink[box] * ndimage.binary_dilation(mask[box], iterations=g), DIGIT_BOX * WORK_SCALE)
     work = match_stroke(even_ink(work, round(MNIST_STROKE * WORK_SCALE)), MNIST_STROKE * WORK_SCALE)
     digit = fit_box(np.where(work > 0.05, work, 0), DIGIT_BOX)
     digit = np.clip(digit / max(digit.max(), 1e-6), 0, 1)

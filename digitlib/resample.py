@@ -14,7 +14,7 @@ f32, f64 = np.float32, np.float64
 UNROLL = 4  # torch's x86 builds sum a pixel's taps 4 at a time, fusing the multiply-adds left over (see taps_sum)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=4096)  # a few kB each; a server meets every picture size, and a miss costs ~1 ms
 def weights(in_size, out_size):
     """(first input index [out], number of taps [out], weights [out, taps] float32) for one axis, as torch's
     _compute_weights_aa computes them: the triangle filter's arithmetic in float32 with torch's casts."""
