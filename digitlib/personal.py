@@ -166,3 +166,106 @@ def make_personal(
     meta = weights.save(model, PERSONAL, meta, folder)
     export(PERSONAL, folder)
     return meta
+
+
+# --- the study behind notebooks/08_your_handwriting: k-fold fine-tuning on the demo hand, with and without replay --
+
+STUDY = "handwriting"
+K = 5
+
+
+def study_path(folder=None):
+    from digitlib.sweeps import SWEEPS_DIR
+
+    return (folder or SWEEPS_DIR) / f"{STUDY}.json"
+
+
+def run_study(name=STUDY, *, out=None, k=K, seed=0, epochs=None, limit=None, max_batches=None, progress=True):
+    """Fine-tune BASE k times on the demo hand (digitlib.hand), each time holding out another fifth of it, with
+    REPLAY MNIST digits replayed and with none; record every held-out reading and MNIST test accuracy, and write the
+    results to out/handwriting.json (weights/sweeps by default). Returns them as stored."""
+    from pathlib import Path
+
+    from digitlib.hand import DEMO_SEED, demo_hand
+    from digitlib.sweeps import SWEEPS_DIR
+
+    x, y = arrays(demo_hand())
+    recipe = replace(FINETUNE, epochs=epochs) if epochs else FINETUNE
+    base = weights.load(BASE)
+    x_test, y_test = load_mnist("test", limit=limit)
+    results = dict(
+        base=BASE,
+        demo_seed=DEMO_SEED,
+        labels=y.tolist(),
+        k=k,
+        recipe=recipe.to_dict(),
+        mix=MIX,
+        before=dict(readings=readings(base, x), mnist_test_accuracy=evaluate(base, x_test, y_test)[1]),
+        folds=[],
+    )
+    for i, test in enumerate(folds(y, k, seed)):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        fold = dict(held_out=test.tolist())
+        for condition, replay in [("replay", REPLAY), ("no_replay", 0)]:
+            if progress:
+                print(f"fold {i + 1}/{k}, {condition}")
+            model, history = finetune(
+                BASE, x[train], y[train], replay=replay, recipe=recipe, seed=seed, limit=limit, max_batches=max_batches
+            )
+            fold[condition] = dict(
+                readings=readings(model, x[test]),
+                mnist_test_accuracy=evaluate(model, x_test, y_test)[1],
+                seconds=round(sum(h["seconds"] for h in history), 2),
+            )
+        results["folds"].append(fold)
+    path = study_path(Path(out) if out else SWEEPS_DIR)
+    weights.save_json(path, results)
+    return load_study(name, path.parent)
+
+
+def load_study(name=STUDY, folder=None):
+    """The stored results of run_study, or a DigitlibError naming the file and how to make it."""
+    path = study_path(folder)
+    try:
+        return weights.read_json(path)
+    except (FileNotFoundError, ValueError):
+        raise DigitlibError(f"no readable study results {path}; run digitlib.personal.run_study()") from None
+
+
+def study_table(study):
+    """Per condition (base, replay, no replay): held-out accuracy on the demo hand and MNIST test accuracy, as the
+    mean and range over the folds (the base model is measured once)."""
+    y = np.array(study["labels"])
+    rows = [
+        dict(
+            model=f"{study['base']} (before)",
+            hand_accuracy=share_right(study["before"]["readings"], y),
+            hand_lowest=None,
+            mnist_test_accuracy=study["before"]["mnist_test_accuracy"],
+            mnist_lowest=None,
+        )
+    ]
+    for condition, label in [
+        ("replay", f"fine-tuned, {REPLAY} MNIST digits replayed"),
+        ("no_replay", "fine-tuned, no replay"),
+    ]:
+        hand = [share_right(f[condition]["readings"], y[f["held_out"]]) for f in study["folds"]]
+        mnist = [f[condition]["mnist_test_accuracy"] for f in study["folds"]]
+        rows.append(
+            dict(
+                model=label,
+                hand_accuracy=float(np.mean(hand)),
+                hand_lowest=min(hand),
+                mnist_test_accuracy=float(np.mean(mnist)),
+                mnist_lowest=min(mnist),
+            )
+        )
+    return rows
+
+
+def held_out_readings(study, condition):
+    """Every demo-hand sample's reading when it was held out, fine-tuned under condition: an array [N] of digits."""
+    out = np.full(len(study["labels"]), -1)
+    for f in study["folds"]:
+        out[f["held_out"]] = f[condition]["readings"]
+    return out
