@@ -7,6 +7,7 @@ personal.json and personal.onnx beside the corrections, where the dashboard find
 """
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,9 +18,11 @@ from digitlib.constants import NUM_CLASSES
 from digitlib.corrections import CORRECTIONS_DIR, PERSONAL, arrays, counts, read
 from digitlib.data import load_mnist
 from digitlib.errors import DigitlibError
+from digitlib.hand import DEMO_SEED, demo_hand
 from digitlib.infer import evaluate, predict_logits
 from digitlib.models import AFFINE, Recipe
 from digitlib.onnx_export import export
+from digitlib.sweeps import SWEEPS_DIR
 from digitlib.train import fit
 
 BASE = "best"
@@ -174,21 +177,14 @@ STUDY = "handwriting"
 K = 5
 
 
-def study_path(folder=None):
-    from digitlib.sweeps import SWEEPS_DIR
-
-    return (folder or SWEEPS_DIR) / f"{STUDY}.json"
+def study_path(folder=SWEEPS_DIR):
+    return Path(folder) / f"{STUDY}.json"
 
 
-def run_study(name=STUDY, *, out=None, k=K, seed=0, epochs=None, limit=None, max_batches=None, progress=True):
+def run_study(name=STUDY, *, out=SWEEPS_DIR, k=K, seed=0, epochs=None, limit=None, max_batches=None, progress=True):
     """Fine-tune BASE k times on the demo hand (digitlib.hand), each time holding out another fifth of it, with
     REPLAY MNIST digits replayed and with none; record every held-out reading and MNIST test accuracy, and write the
     results to out/handwriting.json (weights/sweeps by default). Returns them as stored."""
-    from pathlib import Path
-
-    from digitlib.hand import DEMO_SEED, demo_hand
-    from digitlib.sweeps import SWEEPS_DIR
-
     x, y = arrays(demo_hand())
     recipe = replace(FINETUNE, epochs=epochs) if epochs else FINETUNE
     base = weights.load(BASE)
@@ -218,12 +214,12 @@ def run_study(name=STUDY, *, out=None, k=K, seed=0, epochs=None, limit=None, max
                 seconds=round(sum(h["seconds"] for h in history), 2),
             )
         results["folds"].append(fold)
-    path = study_path(Path(out) if out else SWEEPS_DIR)
+    path = study_path(out)
     weights.save_json(path, results)
     return load_study(name, path.parent)
 
 
-def load_study(name=STUDY, folder=None):
+def load_study(name=STUDY, folder=SWEEPS_DIR):
     """The stored results of run_study, or a DigitlibError naming the file and how to make it."""
     path = study_path(folder)
     try:
