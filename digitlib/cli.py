@@ -1,4 +1,5 @@
-"""Command line: python -m digitlib {data,train,evaluate,predict,models,where,export,serve}. Errors: one plain line."""
+"""Command line: python -m digitlib {data,train,evaluate,predict,models,where,export,serve,corrections,finetune}.
+Errors: one plain line."""
 
 import argparse
 import contextlib
@@ -172,7 +173,7 @@ def cmd_where(args):
 
 def cmd_export(args):
     from digitlib.onnx_export import export
-    from digitlib.weights import shipped
+    from digitlib.weights import paths, shipped
 
     names = args.model or shipped(args.weights)
     if not names:
@@ -180,7 +181,8 @@ def cmd_export(args):
             f"no model has weights in {args.weights}; train one with: python -m digitlib train --model NAME"
         )
     for name in names:
-        variant(name)
+        if not paths(name, args.weights)[1].exists():  # a model beside its files (personal) needs no variant
+            variant(name)
     for name in names:
         path = export(name, args.weights)
         print(f"{name}: wrote {path} ({path.stat().st_size / 1e3:,.0f} kB)", flush=True)
@@ -224,6 +226,66 @@ def cmd_serve(args):
     command += ["--port", str(args.port), "--workers", str(args.workers), "--no-server-header"]
     command += ["--log-level", args.log_level] + ([] if args.access_log else ["--no-access-log"])
     os.execve(sys.executable, command, env)
+
+
+def cmd_corrections(args):
+    from digitlib import corrections
+
+    folder = Path(args.folder)
+    if args.demo:
+        from digitlib.hand import save_demo
+
+        print(f"added the demo hand's {save_demo(folder)} drawings to {folder}", file=sys.stderr)
+    if args.import_file:
+        added, present = corrections.import_archive(args.import_file, folder)
+        print(f"imported {added} corrections from {args.import_file} ({present} were already here)", file=sys.stderr)
+    samples, broken = corrections.read(folder)
+    if args.export:
+        n = corrections.export(args.export, folder)
+        print(f"exported {n} corrections to {args.export}", file=sys.stderr)
+    per_digit = corrections.counts(samples)
+    state = "off (DIGITLIB_CORRECTIONS)" if not corrections.enabled() else "on"
+    if args.json:
+        print_json(dict(folder=str(folder), total=len(samples), per_digit=per_digit, unreadable=broken, saving=state))
+        return
+    print(f"{len(samples)} corrections in {folder} (saving from the dashboard: {state})")
+    print("digit  " + "".join(f"{d:>5}" for d in range(10)))
+    print("count  " + "".join(f"{n:>5}" for n in per_digit))
+    if broken:
+        print(f"{len(broken)} unreadable, left alone: {', '.join(broken[:5])}{' ...' if len(broken) > 5 else ''}")
+
+
+def cmd_finetune(args):
+    from digitlib.personal import make_personal
+
+    limit, max_batches = (1000, 2) if args.dry_run else (None, None)
+    meta = make_personal(
+        args.folder,
+        base=args.base,
+        replay=args.replay,
+        epochs=args.epochs,
+        seed=args.seed,
+        limit=limit,
+        max_batches=max_batches,
+        progress=not args.json,
+    )
+    keys = ["corrections", "held_out", "held_out_accuracy_before", "held_out_accuracy", "mnist_test_accuracy_before"]
+    if args.json:
+        print_json({**{k: meta[k] for k in keys}, "test_accuracy": meta["test_accuracy"], "folder": args.folder})
+        return
+
+    def pct(a):
+        return "-" if a is None else f"{a:.1%}"
+
+    print(
+        f"personal: {meta['description']}.\n"
+        f"held-out corrections read right: {pct(meta['held_out_accuracy_before'])} by {args.base}, "
+        f"{pct(meta['held_out_accuracy'])} by personal ({meta['trust']})\n"
+        f"MNIST test accuracy: {pct(meta['mnist_test_accuracy_before'])} by {args.base}, "
+        f"{meta['test_accuracy']:.2%} by personal\n"
+        f"wrote personal.safetensors, .json and .onnx to {args.folder}"
+        + (" (a dry run: a smoke model, not for use)" if args.dry_run else "")
+    )
 
 
 def print_json(obj):
@@ -278,6 +340,16 @@ def parser():
         ),
         "export": (cmd_export, "write NAME.onnx (logits and feature maps) for ONNX Runtime from the weights", None),
         "serve": (cmd_serve, "serve the HTTP API (POST /predict, GET /models, docs at /docs)", None),
+        "corrections": (
+            cmd_corrections,
+            "the corrections saved from the dashboard (counts per digit); export or import them",
+            "print one JSON object",
+        ),
+        "finetune": (
+            cmd_finetune,
+            "fine-tune a personal model on the corrections (with MNIST replayed) and write it beside them",
+            "no progress bar; a JSON summary last",
+        ),
     }
     c = {}
     for name, (run, what, prints) in commands.items():
@@ -348,6 +420,24 @@ def parser():
     s.add_argument("--max-bytes", type=positive, default=MAX_UPLOAD, help="largest request body accepted")
     s.add_argument("--access-log", action="store_true", help="log every request")
     s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    from digitlib.corrections import CORRECTIONS_DIR
+    from digitlib.personal import BASE, REPLAY
+
+    k = c["corrections"]
+    k.add_argument("--folder", default=str(CORRECTIONS_DIR), help="the corrections folder")
+    k.add_argument("--export", metavar="FILE", default=None, help="write every correction into a zip archive FILE")
+    k.add_argument(
+        "--import", dest="import_file", metavar="FILE", default=None, help="add the corrections of an archive FILE"
+    )
+    k.add_argument("--demo", action="store_true", help="add the demo hand's 400 drawings (digitlib.hand)")
+
+    f = c["finetune"]
+    f.add_argument("--folder", default=str(CORRECTIONS_DIR), help="the corrections folder, where personal.* goes")
+    f.add_argument("--base", default=BASE, help=f"the model fine-tuned, {model_help}")
+    f.add_argument("--replay", type=int, default=REPLAY, help="MNIST training digits mixed in (0: none)")
+    f.add_argument("--epochs", type=positive, default=None, help="epochs (default: digitlib.personal.FINETUNE's)")
+    f.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
+    f.add_argument("--dry-run", action="store_true", help="2 batches on 1,000 MNIST images, to check the code path")
     return p
 
 

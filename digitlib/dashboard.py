@@ -6,7 +6,8 @@ Strokes are drawn on the canvas as they come; the reading happens once, when a s
 rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The digit is shown
 first; the pictures that explain it follow, unless a newer stroke has made them stale.
 The kernel reads with ONNX Runtime (digitlib.onnx_model.OnnxPredictor) and never imports torch: a visitor's kernel
-stays small.
+stays small. Beside a single digit read, "Wrong? It is a ..." saves the drawing with the right label
+(digitlib.corrections), unless the server's environment has DIGITLIB_CORRECTIONS=off.
 """
 
 import asyncio
@@ -15,19 +16,19 @@ import html
 import math
 import sys
 import traceback
+from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
 from ipycanvas import Canvas, hold_canvas
-from PIL import Image, ImageDraw
 
-from digitlib import view
-from digitlib.constants import DEFAULT_MODEL
+from digitlib import corrections, ink, view
+from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
 from digitlib.images import MAX_UPLOAD, open_image
-from digitlib.onnx_model import OnnxPredictor, shipped
+from digitlib.ink import HEIGHT, WIDTH
+from digitlib.onnx_model import OnnxPredictor, onnx_path, shipped
 
-WIDTH, HEIGHT = 560, 280  # room for a number such as 2026; one digit can go anywhere
 PEN = 18  # default pen width, canvas pixels
 PEN_RANGE = (4, 40)  # the pen widths offered, and allowed whatever the page sends
 MAX_STROKE_POINTS = 500  # a slow 8 s stroke at 60 events/s; points past it are dropped
@@ -56,6 +57,9 @@ STYLE = """<style>
 .digit-status { font-size: 16px; max-width: 280px; }
 .digit-status .widget-html-content { white-space: normal; line-height: 1.35; }
 .digit-status .error { color: #b00020; }
+.digit-correct { flex-flow: row wrap; gap: 4px; max-width: 280px; align-items: center; }
+.digit-correct .widget-button { width: 34px; min-width: 34px; height: 30px; padding: 0; margin: 0; }
+.digit-correct .digit-caption { flex: 1 0 100%; }
 .digit-crops { max-width: 100%; }
 .digit-bars td { padding: 1px 4px; font-size: 14px; }
 .digit-bars .bar { height: 14px; background: #9aa7b8; border-radius: 2px; }
@@ -98,15 +102,35 @@ def guarded(method):
     return run
 
 
-class DigitDashboard:
-    """Canvas, controls and views; `widget` is the app."""
+def models(personal_dir=corrections.CORRECTIONS_DIR):
+    """{name: folder} of the models offered: the shipped ones, and the personal model where it has been made (a
+    broken one too, so that choosing it says what is wrong with it)."""
+    found = {name: WEIGHTS_DIR for name in shipped()}
+    personal = corrections.PERSONAL
+    if any(p.exists() for p in (onnx_path(personal, personal_dir), Path(personal_dir) / f"{personal}.json")):
+        found[personal] = Path(personal_dir)
+    return found
 
-    def __init__(self, model=DEFAULT_MODEL):
-        self.predictor = OnnxPredictor(model)
+
+class DigitDashboard:
+    """Canvas, controls and views; `widget` is the app.
+
+    corrections_dir: where corrections are saved and the personal model is looked for; saving: whether the
+    "Wrong? It is a ..." buttons are offered (default: unless DIGITLIB_CORRECTIONS=off)."""
+
+    def __init__(self, model=DEFAULT_MODEL, corrections_dir=corrections.CORRECTIONS_DIR, saving=None):
+        self.folders = models(corrections_dir)
+        if model not in self.folders:
+            raise DigitlibError(f"unknown model {model!r}; choose from {', '.join(self.folders)}")
+        self.predictor = OnnxPredictor(model, self.folders[model])
+        self.corrections_dir = corrections_dir
+        self.saving = corrections.enabled() if saving is None else saving
         self.generation = 0  # counts readings and strokes begun: explaining an older reading is stale work
         self.strokes = []  # [(pen width, [(x, y), ...]), ...]
         self.picture = None  # an uploaded PIL image, shown and read instead of the strokes
         self.pen_down = False
+        self.reading = None  # the Prediction of a single digit shown, which a correction saves; else None
+        self.saved = None  # (generation, sample id) of the last correction saved: a second choice relabels it
 
         self.canvas = labelled(Canvas(width=WIDTH, height=HEIGHT), "digit-canvas")
         self.canvas.layout = widgets.Layout(width="100%", height="auto")  # scaled to fit; digit-canvas keeps 2:1
@@ -128,7 +152,9 @@ class DigitDashboard:
         self.clear_button = button("Clear", "digit-clear", self.clear)
         self.undo_button = button("Undo", "digit-undo", self.undo)
         self.model = labelled(
-            widgets.Dropdown(options=shipped(), value=model, description="Model", layout=widgets.Layout(width="170px")),
+            widgets.Dropdown(
+                options=list(self.folders), value=model, description="Model", layout=widgets.Layout(width="170px")
+            ),
             "digit-model",
         )
         self.model.style.description_width = "48px"
@@ -141,6 +167,14 @@ class DigitDashboard:
 
         self.digit = labelled(widgets.HTML(), "digit-prediction")
         self.status = labelled(widgets.HTML(), "digit-status")
+        self.correct_box = labelled(
+            widgets.HBox(
+                [widgets.HTML(f'<div class="digit-caption">{view.CORRECT}</div>')]
+                + [button(str(d), f"digit-correct-{d}", functools.partial(self.correct, d)) for d in range(10)]
+                + [widgets.HTML(f'<div class="digit-caption">{view.SAVING_ON}</div>')]
+            ),
+            "digit-correct",
+        )
         self.bars = labelled(widgets.HTML(), "digit-probabilities")
         self.seen = labelled(widgets.Image(format="png", width=140, height=140), "digit-seen")
         self.heat = labelled(widgets.Image(format="png", width=140, height=140), "digit-heat")
@@ -149,7 +183,7 @@ class DigitDashboard:
 
         tools = row([self.undo_button, self.clear_button, self.upload, self.pen, self.model], "digit-tools")
         drawing = labelled(widgets.VBox([self.canvas, tools]), "digit-drawing")
-        reading = labelled(panel("The network reads", self.digit, self.status), "digit-reading")
+        reading = labelled(panel("The network reads", self.digit, self.status, self.correct_box), "digit-reading")
         self.probabilities = panel("Probabilities", self.bars)
         self.seen_panel = panel(*view.SEEN, self.seen)
         self.heat_panel = panel(*view.HEAT, self.heat)
@@ -238,16 +272,8 @@ class DigitDashboard:
                     c.stroke_lines(points)
 
     def render(self):
-        """The strokes as drawn, black on a transparent picture: the ink is its opacity, so preprocessing reads it
-        as it is (the same input as black on white, in about half the time: no paper to tell from the ink)."""
-        image = Image.new("LA", (WIDTH, HEIGHT), (0, 0))
-        draw = ImageDraw.Draw(image)
-        for width, points in self.strokes:
-            if len(points) > 1:
-                draw.line(points, fill=(0, 255), width=width, joint="curve")
-            for x, y in (points[0], points[-1]):  # round caps
-                draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=(0, 255))
-        return image
+        """The strokes as drawn, black on a transparent picture (digitlib.ink.render)."""
+        return ink.render(self.strokes)
 
     # --- controls ------------------------------------------------------------------------------
 
@@ -267,8 +293,42 @@ class DigitDashboard:
 
     @guarded
     def switch_model(self, change):
-        self.predictor = OnnxPredictor(change["new"])
+        """Read with the model chosen; one that cannot be loaded (a broken personal model) is one line in the
+        status, and the selector goes back to the model still reading."""
+        try:
+            predictor = OnnxPredictor(change["new"], self.folders[change["new"]])
+        except DigitlibError as e:
+            self.model.value = change["old"]  # the same predictor: switch_model again changes nothing else
+            self.say(f"{e}. Still reading with {change['old']}.", error=True)
+            return
+        self.predictor = predictor
         self.show()
+
+    @guarded
+    def correct(self, label, *_):
+        """Save the drawing (or picture) read as a single digit with the label chosen; choosing again for the same
+        drawing relabels the sample saved. A failure (disk full, a folder that cannot be written) is one line and
+        loses nothing."""
+        if not self.saving or self.reading is None:
+            return
+        picture = self.picture if self.picture is not None else self.render()
+        again = self.saved is not None and self.saved[0] == self.generation
+        try:
+            path = corrections.save(
+                label,
+                self.reading.x,
+                picture,
+                strokes=self.strokes if self.picture is None else [],
+                model=self.predictor.name,
+                probs=self.reading.probs,
+                folder=self.corrections_dir,
+                sample_id=self.saved[1] if again else None,
+            )
+        except DigitlibError as e:
+            self.say(view.not_saved(str(e)), error=True)
+            return
+        self.saved = (self.generation, path.stem)
+        self.say(view.saved(label, self.reading.digit, again))
 
     @guarded
     def uploaded(self, change):
@@ -304,7 +364,9 @@ class DigitDashboard:
         digits = (
             self.predictor.predict_number(self.picture if self.picture is not None else self.render()) if drawn else []
         )
+        self.reading = digits[0] if len(digits) == 1 else None
         self.display(view.shown(digits, drawn))
+        visible(self.correct_box, self.saving and self.reading is not None)
 
     def display(self, shown):
         """Copy a view.Shown into the widgets: the digit, status and bars at once, the pictures that explain it

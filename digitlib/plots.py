@@ -374,3 +374,17 @@ def stages(examples, labels, title="From a picture to what the network sees"):
         ax.set_title(step)
     fig.suptitle(title)
     return fig
+
+
+def per_digit_accuracy(readings, y, title="Share of each digit read right"):
+    """Per-digit accuracy of several sets of readings of the same samples; readings: {name: digits [N]}, y: labels."""
+    y = np.asarray(y)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    width = 0.8 / len(readings)
+    for i, (name, read) in enumerate(readings.items()):
+        right = [np.mean(np.asarray(read)[y == c] == c) for c in range(len(CLASSES))]
+        ax.bar(np.arange(len(CLASSES)) + (i - (len(readings) - 1) / 2) * width, right, width, label=name)
+    ax.set(xticks=range(len(CLASSES)), xticklabels=CLASSES, xlabel="digit", ylabel="read right", ylim=(0, 1.05))
+    ax.set_title(title)
+    ax.legend(loc="lower left", fontsize=9)
+    return fig

@@ -37,3 +37,10 @@ def train_or_load(name, train=False):
 def sweep_or_load(name, train=False):
     """The stored results of a sweep; with train=True the sweep is first run again for real."""
     return run_or_load(sweeps.run_sweep, sweeps.load_sweep, name, train)
+
+
+def study_or_load(train=False):
+    """The stored results of the handwriting study (digitlib.personal.run_study); with train=True it is run again."""
+    from digitlib import personal  # imported here: it loads the ONNX exporter, which the other notebooks do not need
+
+    return run_or_load(personal.run_study, personal.load_study, personal.STUDY, train)

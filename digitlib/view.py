@@ -20,6 +20,8 @@ NOT_FOUND = "No digit found: draw a little bigger or bolder."
 KEPT = "The canvas and its reading are kept: upload another picture, or draw."
 READING_PX = 120  # font size of a reading of up to READING_FITS characters; longer numbers get smaller
 READING_FITS = 3
+CORRECT = "Wrong? It is a:"
+SAVING_ON = "Saving is on: the digit you choose is kept on this server with your drawing, to teach a personal model."
 # (title, caption) of each panel that explains a reading, worded for a learner
 SEEN = ("What the network sees", "Your drawing shrunk to 28 × 28 pixels: this is all the network gets.")
 HEAT = ("What mattered most", "Bright spots: covering them up makes the network the least sure of its answer.")
@@ -90,6 +92,20 @@ def failed(message):
     """The status line for a picture that cannot be read (a text file uploaded): the message, and that nothing on
     the canvas was lost."""
     return f"{message}. {KEPT}"
+
+
+def saved(label, read, again=False):
+    """The status line once a drawing read as `read` has been saved as a `label` (again: its label was changed)."""
+    if again:
+        return f"Changed: saved as a {label}."
+    if label == read:
+        return f"Saved as a {label}, which the network read right."
+    return f"Saved as a {label}: thank you. The personal model learns from it when it is next fine-tuned."
+
+
+def not_saved(message):
+    """The status line when a correction could not be saved: why, and that nothing was lost."""
+    return f"{message}. The drawing is kept."
 
 
 def png(pixels, scale=1):

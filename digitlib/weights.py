@@ -4,7 +4,6 @@ import functools
 import hashlib
 import json
 import math
-import os
 import tempfile
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from safetensors import SafetensorError
 
 from digitlib.constants import TRAINED_DIR, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
+from digitlib.files import read_json, save_json, write_atomic  # noqa: F401 -- weights.write_atomic etc. for callers
 from digitlib.models import ARCHITECTURES, VARIANTS, build
 
 REQUIRED_KEYS = ("arch", "args", "temperature")
@@ -28,30 +28,6 @@ def paths(name, folder=WEIGHTS_DIR):
 def retrain_hint(name, folder=WEIGHTS_DIR):
     out = "" if Path(folder).resolve() == TRAINED_DIR.resolve() else f" --out {folder}"
     return f"retrain it with: python -m digitlib train --model {name}{out}"
-
-
-def write_atomic(path, data):
-    """Write bytes to path through a unique temporary file beside it: readers see the old file or the new, whole."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from other users
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_json(path, obj):
-    """Write obj as JSON to path atomically."""
-    write_atomic(path, (json.dumps(obj, indent=2) + "\n").encode())
-
-
-def read_json(path):
-    return json.loads(Path(path).read_text())
 
 
 def lock(name, folder=WEIGHTS_DIR):

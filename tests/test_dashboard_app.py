@@ -11,13 +11,14 @@ from drawings import drawing
 from PIL import Image
 from strokes import strokes
 
-from digitlib.constants import ROOT
+from digitlib import corrections
+from digitlib.constants import ROOT, WEIGHTS_DIR
 from digitlib.dashboard import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH, DigitDashboard, dashboard
 
 
 @pytest.fixture
-def app():
-    return DigitDashboard("fast")
+def app(tmp_path):
+    return DigitDashboard("fast", corrections_dir=tmp_path / "corrections", saving=True)
 
 
 def draw(app, digit_strokes):
@@ -257,3 +258,88 @@ def test_the_explanation_follows_the_reading_on_the_event_loop(app):
 
     (digit, features_before), features_after = asyncio.run(stroke_then_wait())
     assert digit == "1" and features_before == "" and features_after.count("<img") == 3
+
+
+def test_a_correction_saves_the_drawing_with_the_label_chosen_and_says_so(app):
+    draw(app, strokes(7))
+    assert not hidden(app.correct_box) and "Saving is on" in app.correct_box.children[-1].value
+    app.correct(1)
+    (sample,), _ = corrections.read(app.corrections_dir)
+    assert sample.label == 1 and sample.meta["reading"] == 7 and sample.meta["model"] == "fast"
+    assert len(sample.meta["strokes"]) == len(app.strokes) and "Saved as a 1" in app.status.value
+    app.correct(4)  # a slip corrected: the same sample, relabelled
+    (sample,), _ = corrections.read(app.corrections_dir)
+    assert sample.label == 4 and "Changed" in app.status.value
+    draw(app, strokes(7))  # a new stroke makes a new drawing: a new sample
+    app.correct(7)
+    assert len(corrections.read(app.corrections_dir)[0]) == 2 and app.digit.value
+
+
+def test_a_correction_that_cannot_be_saved_is_one_line_and_keeps_the_drawing(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("where the folder should be")
+    app = DigitDashboard("fast", corrections_dir=blocked / "corrections", saving=True)
+    draw(app, strokes(7))
+    drawn = [(w, list(points)) for w, points in app.strokes]
+    app.correct(1)
+    assert 'class="error"' in app.status.value and "Not a directory. The drawing is kept." in app.status.value
+    assert app.strokes == drawn and app.digit.value == "7" and not hidden(app.correct_box)
+
+
+def test_with_saving_switched_off_no_correction_is_offered_or_saved(tmp_path):
+    app = DigitDashboard("fast", corrections_dir=tmp_path, saving=False)
+    draw(app, strokes(7))
+    assert hidden(app.correct_box)
+    app.correct(1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saving_follows_the_servers_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(corrections.CORRECTIONS_ENV, "off")
+    assert DigitDashboard("fast", corrections_dir=tmp_path).saving is False
+    monkeypatch.delenv(corrections.CORRECTIONS_ENV)
+    assert DigitDashboard("fast", corrections_dir=tmp_path).saving is True
+
+
+def test_a_correction_is_offered_for_a_single_digit_only(app):
+    assert hidden(app.correct_box)  # nothing read
+    for i, d in enumerate([2, 0]):
+        draw(app, [[(70 + 140 * i + (x - 280) * 0.55, 140 + (y - 140) * 0.75) for x, y in s] for s in strokes(d)])
+    assert app.digit.value == "20" and hidden(app.correct_box)
+
+
+def personal_copy_of(folder, name="fast"):
+    """A personal model in folder: the shipped NAME's files under the personal name (they match one another)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for suffix in (".onnx", ".safetensors", ".json"):
+        (folder / f"personal{suffix}").write_bytes((WEIGHTS_DIR / f"{name}{suffix}").read_bytes())
+
+
+def test_the_personal_model_is_offered_once_it_exists_and_reads(app, tmp_path):
+    assert "personal" not in app.model.options
+    personal_copy_of(app.corrections_dir)
+    app = DigitDashboard("fast", corrections_dir=app.corrections_dir)
+    assert "personal" in app.model.options
+    draw(app, strokes(3))
+    app.model.value = "personal"
+    assert app.predictor.name == "personal" and app.digit.value == "3" and "Layer 1" in app.features.value
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "missing"])
+def test_a_broken_personal_model_is_one_line_and_the_other_models_still_work(app, damage):
+    personal_copy_of(app.corrections_dir)
+    onnx = app.corrections_dir / "personal.onnx"
+    if damage == "corrupt":
+        onnx.write_bytes(b"not a model")
+    else:
+        onnx.unlink()
+    app = DigitDashboard("fast", corrections_dir=app.corrections_dir)
+    draw(app, strokes(3))
+    app.model.value = "personal"
+    status = app.status.value
+    assert 'class="error"' in status and "Traceback" not in status and "Still reading with fast" in status
+    assert f"{damage} ONNX model" in status.replace("no ONNX", "missing ONNX")
+    assert "python -m digitlib export --model personal" in status
+    assert app.model.value == "fast" and app.predictor.name == "fast" and app.digit.value == "3"
+    app.model.value = "cnn2"
+    assert app.digit.value == "3" and "Layer 2" in app.features.value

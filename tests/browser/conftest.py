@@ -7,14 +7,18 @@ import urllib.request
 import pytest
 from serving import CHROMIUM_ARGS, serve_dashboard
 
+from digitlib.constants import DATA_ENV
+
 
 @pytest.fixture(scope="session")
 def voila(tmp_path_factory):
     """The running Voila server process; its url attribute is the dashboard's address."""
     log = tmp_path_factory.mktemp("voila") / "voila.log"
+    data = tmp_path_factory.mktemp("data")  # the kernels' data folder, where corrections are saved
     # each test opens pages of its own, and a closed page's kernel lives until culled (120 s idle): over a session
     # that is more kernels than the shipped ceiling of 12, which tests/test_serving.py tests on a server of its own
-    with serve_dashboard(log, "--CappedKernelManager.max_kernels=40") as server:
+    with serve_dashboard(log, "--CappedKernelManager.max_kernels=40", env={DATA_ENV: str(data)}) as server:
+        server.data_dir = data
         urllib.request.urlopen(server.url, timeout=60).close()
         yield server
     # the notebook failing to run, or an app callback failing (logged by digitlib.dashboard.guarded); Tornado's

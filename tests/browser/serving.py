@@ -1,6 +1,7 @@
 """Helpers for serving the dashboard on a free loopback port, to a headless browser or to plain HTTP requests."""
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -63,9 +64,10 @@ def wait_until_warm(server, timeout=90):
 
 
 @contextlib.contextmanager
-def serve_dashboard(log, *options):
-    """Voila serving notebooks/06_dashboard.ipynb (voila.json plus `options`) with its pool warm; the server
-    process's url attribute is the dashboard's address. Its output goes to the file `log`."""
+def serve_dashboard(log, *options, env=None):
+    """Voila serving notebooks/06_dashboard.ipynb (voila.json plus `options`, and `env` added to its environment)
+    with its pool warm; the server process's url attribute is the dashboard's address. Its output goes to the file
+    `log`."""
     port = free_port()
     with open(log, "w") as out:
         server = subprocess.Popen(
@@ -82,6 +84,7 @@ def serve_dashboard(log, *options):
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     server.url = f"http://127.0.0.1:{port}/"
     try:

@@ -12,6 +12,7 @@ import pytest
 from serving import kernels, wait_until_warm
 from strokes import STYLES, strokes
 
+from digitlib import corrections
 from digitlib.constants import ROOT
 from digitlib.dashboard import WIDTH
 
@@ -134,6 +135,7 @@ CONTROLS = [
     ".digit-probabilities",
     ".digit-seen",
     ".digit-heat",
+    ".digit-correct",
 ]
 
 
@@ -314,6 +316,20 @@ def test_an_upload_over_the_limit_is_refused_in_the_page_and_drawing_still_works
     app.assert_no_traceback()
     app.clear()
     assert app.draw(strokes(7))[0] == "7"  # the page is still connected to its kernel
+
+
+def test_a_drawing_corrected_in_the_page_is_saved_with_its_label_and_the_page_says_so(app):
+    assert app.draw(strokes(7))[0] == "7"
+    assert "Saving is on" in app.page.locator(".digit-correct").inner_text()
+    app.page.locator(".digit-correct-1").click()
+    app.page.wait_for_function("() => document.querySelector('.digit-status').innerText.includes('Saved as a 1')")
+    app.screenshot("corrected.png")
+    samples, broken = corrections.read(app.voila.data_dir / "corrections")
+    assert broken == [] and len(samples) == 1
+    meta = samples[0].meta
+    assert samples[0].label == 1 and meta["reading"] == 7 and meta["model"] == "best" and len(meta["strokes"]) == 1
+    assert app.prediction.inner_text().strip() == "7"  # the drawing and its reading stay
+    app.assert_no_traceback()
 
 
 def test_a_drawn_number_is_split_and_read(app):
