@@ -26,7 +26,7 @@ class ServerBusy(HTTPError):
 class CappedKernelManager(AsyncMappingKernelManager):
     """Jupyter's kernel manager with a ceiling on running and starting kernels, preheated ones included."""
 
-    max_kernels = Integer(12, min=1, config=True, help="Most kernels at once (pool included); each costs ~350 MiB.")
+    max_kernels = Integer(12, min=1, config=True, help="Most kernels at once (pool included); each holds 75-115 MiB.")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -26,6 +26,8 @@ def paths(name, folder=WEIGHTS_DIR):
 
 
 def retrain_hint(name, folder=WEIGHTS_DIR):
+    if name == "personal":  # fine-tuned on the corrections, not trained from scratch
+        return "make it again with: python -m digitlib finetune"
     out = "" if Path(folder).resolve() == TRAINED_DIR.resolve() else f" --out {folder}"
     return f"retrain it with: python -m digitlib train --model {name}{out}"
 
