@@ -13,7 +13,7 @@ Reported: seconds from asking for the page to an interactive canvas (light: page
 Chromium: the invitation shown), the ms from each release of the mouse to the new probabilities (p50, p95),
 whether every reading was right, each kernel's memory of its own (USS), and the load average.
 
-    .venv/bin/python benchmarks/classroom.py [--visitors 8] [--digits 3] [--pool 8] [--chromium]
+    .venv/bin/python benchmarks/classroom.py [--visitors 8] [--digits 3] [--pool 2] [--fill-delay 0] [--chromium]
 
 Bounded: at most 16 visitors and 10 digits each; the whole run stops after --timeout seconds (default 300).
 """

@@ -25,13 +25,13 @@ def cmd_data(args):
     print(f"MNIST verified in {raw_dir()} (source: {source})")
 
 
-def train_folder(args):
-    """A context giving the folder to train into: --out, else TRAINED_DIR, or for a dry run a temporary folder."""
+def train_folder(args, default=TRAINED_DIR):
+    """A context giving the folder to train into: --out, else default, or for a dry run a temporary folder."""
     if args.out is not None:
         return contextlib.nullcontext(args.out)
-    if args.dry_run:  # a 2-batch model must not replace the shipped one
+    if args.dry_run:  # a 2-batch model must not replace the shipped (or personal) one
         return tempfile.TemporaryDirectory(prefix="digitlib-dry-run-")
-    return contextlib.nullcontext(str(TRAINED_DIR))
+    return contextlib.nullcontext(str(default))
 
 
 def cmd_train(args):
@@ -259,19 +259,21 @@ def cmd_finetune(args):
     from digitlib.personal import make_personal
 
     limit, max_batches = (1000, 2) if args.dry_run else (None, None)
-    meta = make_personal(
-        args.folder,
-        base=args.base,
-        replay=args.replay,
-        epochs=args.epochs,
-        seed=args.seed,
-        limit=limit,
-        max_batches=max_batches,
-        progress=not args.json,
-    )
+    with train_folder(args, default=args.folder) as out:
+        meta = make_personal(
+            args.folder,
+            out=out,
+            base=args.base,
+            replay=args.replay,
+            epochs=args.epochs,
+            seed=args.seed,
+            limit=limit,
+            max_batches=max_batches,
+            progress=not args.json,
+        )
     keys = ["corrections", "held_out", "held_out_accuracy_before", "held_out_accuracy", "mnist_test_accuracy_before"]
     if args.json:
-        print_json({**{k: meta[k] for k in keys}, "test_accuracy": meta["test_accuracy"], "folder": args.folder})
+        print_json({**{k: meta[k] for k in keys}, "test_accuracy": meta["test_accuracy"], "folder": out})
         return
 
     def pct(a):
@@ -283,8 +285,11 @@ def cmd_finetune(args):
         f"{pct(meta['held_out_accuracy'])} by personal ({meta['trust']})\n"
         f"MNIST test accuracy: {pct(meta['mnist_test_accuracy_before'])} by {args.base}, "
         f"{meta['test_accuracy']:.2%} by personal\n"
-        f"wrote personal.safetensors, .json and .onnx to {args.folder}"
-        + (" (a dry run: a smoke model, not for use)" if args.dry_run else "")
+        + (
+            f"wrote personal.safetensors, .json and .onnx to {out}"
+            if args.out is not None or not args.dry_run
+            else "a dry run: the smoke model was not kept"
+        )
     )
 
 
@@ -301,6 +306,15 @@ def positive(text):
     """argparse type: an integer of at least 1."""
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def replay_count(text):
+    """argparse type: how many MNIST digits a fine-tuning replays, 0 up to (not including) its mix per epoch."""
+    from digitlib.personal import MIX
+
+    if not text.isdigit() or int(text) >= MIX:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MIX - 1}, got {text!r}")
     return int(text)
 
 
@@ -421,7 +435,7 @@ def parser():
     s.add_argument("--access-log", action="store_true", help="log every request")
     s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     from digitlib.corrections import CORRECTIONS_DIR
-    from digitlib.personal import BASE, REPLAY
+    from digitlib.personal import BASE, MIX, REPLAY
 
     k = c["corrections"]
     k.add_argument("--folder", default=str(CORRECTIONS_DIR), help="the corrections folder")
@@ -432,12 +446,13 @@ def parser():
     k.add_argument("--demo", action="store_true", help="add the demo hand's 400 drawings (digitlib.hand)")
 
     f = c["finetune"]
-    f.add_argument("--folder", default=str(CORRECTIONS_DIR), help="the corrections folder, where personal.* goes")
+    f.add_argument("--folder", default=str(CORRECTIONS_DIR), help="the corrections folder, also where personal.* goes")
     f.add_argument("--base", default=BASE, help=f"the model fine-tuned, {model_help}")
-    f.add_argument("--replay", type=int, default=REPLAY, help="MNIST training digits mixed in (0: none)")
+    f.add_argument("--replay", type=replay_count, default=REPLAY, help=f"MNIST digits replayed, 0 to {MIX - 1}")
     f.add_argument("--epochs", type=positive, default=None, help="epochs (default: digitlib.personal.FINETUNE's)")
     f.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
-    f.add_argument("--dry-run", action="store_true", help="2 batches on 1,000 MNIST images, to check the code path")
+    f.add_argument("--out", default=None, help="where personal.* goes (default: the corrections folder)")
+    f.add_argument("--dry-run", action="store_true", help="2 batches on 1,000 images; keeps no files without --out")
     return p
 
 

@@ -70,12 +70,13 @@ def check(label, x):
     return int(label), x
 
 
-def write(folder, sample_id, png, npy, meta):
-    """The three files of a sample, the JSON last; a failure leaves none of them and says why in one line."""
+def write(folder, sample_id, png, npy, meta, relabel=False):
+    """The three files of a sample, the JSON last; a failure leaves none of them and says why in one line.
+    relabel: the sample exists and only its JSON changes (a failure then leaves the sample as it was)."""
     folder = Path(folder)
     done = []
     try:
-        for path, data in [(folder / f"{sample_id}.png", png), (folder / f"{sample_id}.npy", npy)]:
+        for path, data in [] if relabel else [(folder / f"{sample_id}.png", png), (folder / f"{sample_id}.npy", npy)]:
             write_atomic(path, data)
             done.append(path)
         save_json(folder / f"{sample_id}.json", meta)
@@ -86,10 +87,13 @@ def write(folder, sample_id, png, npy, meta):
     return folder / f"{sample_id}.json"
 
 
-def save(label, x, picture, *, strokes=(), model=None, probs=None, folder=CORRECTIONS_DIR, sample_id=None):
+def save(
+    label, x, picture, *, strokes=(), model=None, probs=None, folder=CORRECTIONS_DIR, sample_id=None, relabel=False
+):
     """Save a correction: the label given to the picture (PIL) whose input the network saw was x [1, 28, 28], read
     by model with probabilities probs [10], drawn as strokes [(width, [(x, y), ...]), ...] ([] for an upload).
-    sample_id: rewrite that sample (a label changed); default a new one. Returns the path of its JSON."""
+    sample_id: the sample's name (default a new one); relabel: that sample exists and only its label changes.
+    Returns the path of its JSON."""
     label, x = check(label, x)
     sample_id = sample_id or uuid.uuid4().hex
     meta = dict(
@@ -102,7 +106,7 @@ def save(label, x, picture, *, strokes=(), model=None, probs=None, folder=CORREC
         strokes=[[float(w), [[round(float(a), 1), round(float(b), 1)] for a, b in points]] for w, points in strokes],
         time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
-    return write(folder, sample_id, png_bytes(picture), npy_bytes(x), meta)
+    return write(folder, sample_id, png_bytes(picture), npy_bytes(x), meta, relabel)
 
 
 def read(folder=CORRECTIONS_DIR):

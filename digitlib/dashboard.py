@@ -107,8 +107,11 @@ def models(personal_dir=corrections.CORRECTIONS_DIR):
     broken one too, so that choosing it says what is wrong with it)."""
     found = {name: WEIGHTS_DIR for name in shipped()}
     personal = corrections.PERSONAL
-    if any(p.exists() for p in (onnx_path(personal, personal_dir), Path(personal_dir) / f"{personal}.json")):
-        found[personal] = Path(personal_dir)
+    try:
+        if any(p.exists() for p in (onnx_path(personal, personal_dir), Path(personal_dir) / f"{personal}.json")):
+            found[personal] = Path(personal_dir)
+    except OSError:  # a folder we may not look into: no personal model, and the shipped ones still work
+        pass
     return found
 
 
@@ -309,7 +312,7 @@ class DigitDashboard:
         """Save the drawing (or picture) read as a single digit with the label chosen; choosing again for the same
         drawing relabels the sample saved. A failure (disk full, a folder that cannot be written) is one line and
         loses nothing."""
-        if not self.saving or self.reading is None:
+        if not self.saving or self.reading is None or self.pen_down:  # mid-stroke: the reading is of an older drawing
             return
         picture = self.picture if self.picture is not None else self.render()
         again = self.saved is not None and self.saved[0] == self.generation
@@ -323,6 +326,7 @@ class DigitDashboard:
                 probs=self.reading.probs,
                 folder=self.corrections_dir,
                 sample_id=self.saved[1] if again else None,
+                relabel=again,
             )
         except DigitlibError as e:
             self.say(view.not_saved(str(e)), error=True)

@@ -76,6 +76,8 @@ class OnnxModel:
             data = path.read_bytes()
         except FileNotFoundError:
             raise DigitlibError(f"no ONNX model {path}; {hint}") from None
+        except OSError as e:
+            raise DigitlibError(f"cannot read ONNX model {path} ({e.strerror or e}); {hint}") from None
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -89,7 +91,10 @@ class OnnxModel:
         if problem:
             raise DigitlibError(f"ONNX model {path} is stale ({problem}); {hint}")
         self.name = name
-        self.temperature = float(self.metadata.get(TEMPERATURE_KEY, 1.0))
+        try:
+            self.temperature = float(self.metadata.get(TEMPERATURE_KEY, 1.0))
+        except ValueError:
+            raise DigitlibError(f"ONNX model {path} has a temperature that is not a number; {hint}") from None
         self.map_names = [o.name for o in self.session.get_outputs() if o.name != LOGITS]
 
     def _run(self, outputs, x):

@@ -107,6 +107,7 @@ def trust(held):
 def make_personal(
     folder=CORRECTIONS_DIR,
     *,
+    out=None,
     base=BASE,
     replay=REPLAY,
     epochs=None,
@@ -117,7 +118,7 @@ def make_personal(
 ):
     """Fine-tune base on the corrections in folder (some of each digit held out), measure it before and after on the
     held-out corrections and on MNIST's test set, and write personal.safetensors, .json and .onnx to folder. Returns
-    the metadata written. limit, max_batches: smoke runs."""
+    the metadata written. out: write them there instead. limit, max_batches: smoke runs."""
     samples, _ = read(folder)
     if not samples:
         raise DigitlibError(
@@ -166,8 +167,9 @@ def make_personal(
         smoke=bool(limit or max_batches),
         history=history,
     )
-    meta = weights.save(model, PERSONAL, meta, folder)
-    export(PERSONAL, folder)
+    out = folder if out is None else out
+    meta = weights.save(model, PERSONAL, meta, out)
+    export(PERSONAL, out)
     return meta
 
 

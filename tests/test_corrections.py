@@ -65,9 +65,22 @@ def test_eight_visitors_saving_at_the_same_moment_leave_eight_complete_samples(t
 
 def test_saving_again_with_the_same_id_relabels_the_sample(tmp_path):
     first = save(tmp_path, label=4)
-    save(tmp_path, label=7, sample_id=first.stem)
+    save(tmp_path, label=7, sample_id=first.stem, relabel=True)
     (sample,), _ = corrections.read(tmp_path)
     assert sample.id == first.stem and sample.label == 7
+
+
+def test_a_relabel_that_fails_keeps_the_sample_as_it_was(tmp_path, monkeypatch):
+    first = save(tmp_path, label=4)
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(corrections, "save_json", full)
+    with pytest.raises(DigitlibError, match="No space left on device$"):
+        save(tmp_path, label=7, sample_id=first.stem, relabel=True)
+    (sample,), broken = corrections.read(tmp_path)
+    assert broken == [] and sample.label == 4 and np.array_equal(sample.x, sample_input(0))
 
 
 def test_a_folder_that_cannot_be_written_is_one_line_and_leaves_nothing(tmp_path):
@@ -75,6 +88,7 @@ def test_a_folder_that_cannot_be_written_is_one_line_and_leaves_nothing(tmp_path
     blocked.write_text("a file where the folder should be")
     with pytest.raises(DigitlibError, match=r"^could not save the correction in .*/file/corrections: Not a directory$"):
         save(blocked / "corrections")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
 
 
 def test_a_full_disk_is_one_line_and_leaves_no_half_sample(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ import io
 import subprocess
 import sys
 from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -343,3 +344,16 @@ def test_a_broken_personal_model_is_one_line_and_the_other_models_still_work(app
     assert app.model.value == "fast" and app.predictor.name == "fast" and app.digit.value == "3"
     app.model.value = "cnn2"
     assert app.digit.value == "3" and "Layer 2" in app.features.value
+
+
+def test_a_corrections_folder_that_cannot_be_looked_into_leaves_the_shipped_models(tmp_path, monkeypatch):
+    exists = Path.exists
+
+    def refused(path, *args, **kwargs):  # what Python 3.11 does where it may not look (we run tests as root)
+        if tmp_path in path.parents:
+            raise PermissionError(13, "Permission denied")
+        return exists(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", refused)
+    app = DigitDashboard("fast", corrections_dir=tmp_path)
+    assert "personal" not in app.model.options and "best" in app.model.options

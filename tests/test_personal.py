@@ -81,7 +81,7 @@ def test_finetuning_with_no_corrections_is_one_line(tmp_path):
 
 def test_finetuning_on_three_corrections_runs_says_what_to_trust_and_the_dashboard_reads_with_it(tmp_path):
     save_some(tmp_path, 3)
-    result = run("finetune", "--folder", str(tmp_path), "--dry-run", "--json")
+    result = run("finetune", "--folder", str(tmp_path), "--out", str(tmp_path), "--dry-run", "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["corrections"] == 3 and summary["held_out"] == 0 and summary["held_out_accuracy"] is None
