@@ -4,11 +4,14 @@ Figures (accuracy, latency, time to interactive, memory per kernel) go to tests/
 screenshots beside it. Strokes are given in canvas pixels (560x280) and scaled to the canvas as the page shows it.
 """
 
+import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from pages import click, draw, open_page
 from serving import kernels, wait_until_warm
 from strokes import STYLES, strokes
 
@@ -330,6 +333,30 @@ def test_a_drawing_corrected_in_the_page_is_saved_with_its_label_and_the_page_sa
     assert samples[0].label == 1 and meta["reading"] == 7 and meta["model"] == "best" and len(meta["strokes"]) == 1
     assert app.prediction.inner_text().strip() == "7"  # the drawing and its reading stay
     app.assert_no_traceback()
+
+
+def test_eight_pages_correcting_at_the_same_moment_leave_eight_samples(voila):
+    """Eight visitors, as pages without a browser (pages.py: the page's own messages to the server), each draw a 7,
+    then all correct it at once, each with another label."""
+    folder = voila.data_dir / "corrections"
+    before = {s.id for s in corrections.read(folder)[0]}
+    labels = [0, 1, 2, 3, 4, 5, 6, 8]
+
+    async def classroom():
+        pages = await asyncio.gather(*(open_page(voila.url) for _ in labels))
+        await asyncio.gather(*(draw(page, strokes(7)) for page in pages))
+        await asyncio.gather(
+            *(click(page, f"digit-correct-{n}", "digit-status", f"Saved as a {n}") for n, page in zip(labels, pages))
+        )
+        for page in pages:
+            page.ws.close()
+
+    with ThreadPoolExecutor(1) as thread:  # an event loop of its own: Playwright's holds this thread's
+        thread.submit(asyncio.run, classroom()).result(timeout=120)  # each page said "Saved as a N"
+    samples, broken = corrections.read(folder)
+    new = [s for s in samples if s.id not in before]
+    assert broken == [] and sorted(s.label for s in new) == labels
+    assert all(s.meta["reading"] == 7 and len(s.meta["strokes"]) == len(strokes(7)) for s in new)
 
 
 def test_a_drawn_number_is_split_and_read(app):
