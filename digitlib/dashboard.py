@@ -379,7 +379,7 @@ class DigitDashboard:
         self.digit.value = html.escape(shown.digit)
         self.digit.style.font_size = f"{shown.digit_px}px"
         self.bars.value, self.crops.value = shown.bars, shown.crops
-        self.say(shown.status, error=shown.error)
+        self.say(shown.status)
         visible(self.digit, shown.digit)
         visible(self.probabilities, shown.bars)
         visible(self.crops_panel, shown.crops)

@@ -9,7 +9,7 @@ read exactly as the dashboard renders and reads a drawing, so they stand in for 
 
 import numpy as np
 
-from digitlib.corrections import Sample
+from digitlib.corrections import Sample, save
 from digitlib.ink import HEIGHT, WIDTH, render
 from digitlib.preprocess import to_mnist_input
 from digitlib.synth import arc
@@ -75,8 +75,6 @@ def demo_hand(per_digit=DEMO_PER_DIGIT, seed=DEMO_SEED):
 
 def save_demo(folder, per_digit=DEMO_PER_DIGIT, seed=DEMO_SEED):
     """Save the demo hand's drawings into a corrections folder, as the dashboard saves corrections; their count."""
-    from digitlib.corrections import save
-
     samples = demo_hand(per_digit, seed)
     for s in samples:
         save(

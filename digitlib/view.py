@@ -53,7 +53,7 @@ INFERNO = (
 @dataclass
 class Shown:
     """What to show for one reading, or for none. digit: the whole reading ("7", "2026"; "" for none) in
-    digit_px pixels; status: one line under it (error: it says what went wrong); bars: the probabilities ("" for
+    digit_px pixels; status: one line under it; bars: the probabilities ("" for
     none); crops: each digit of a number ("" for one digit); x: the [1, 28, 28] input (numpy) the pictures explain,
     or None for no pictures."""
 
@@ -62,7 +62,6 @@ class Shown:
     bars: str = ""
     crops: str = ""
     x: np.ndarray | None = None
-    error: bool = False
 
     @property
     def digit_px(self):
