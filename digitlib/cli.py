@@ -205,6 +205,16 @@ def check_address(host, port):
             raise DigitlibError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
+def cmd_train_cutter(args):
+    from digitlib.strip_train import train
+
+    meta = train(Path(args.out), samples=args.samples, epochs=args.epochs, seed=args.seed)
+    print(
+        f"cutter: {meta['held_out_strips_cut_right']:.1%} of held-out strips cut right after "
+        f"{meta['train_seconds']:.0f}s of training; wrote {args.out}"
+    )
+
+
 def cmd_serve(args):
     from digitlib.api import ENV, Settings, load_models, usable_cores
 
@@ -353,6 +363,11 @@ def parser():
             "print one JSON object",
         ),
         "export": (cmd_export, "write NAME.onnx (logits and feature maps) for ONNX Runtime from the weights", None),
+        "train-cutter": (
+            cmd_train_cutter,
+            "train the network that finds where digits that touch meet (digitlib.strips)",
+            None,
+        ),
         "serve": (cmd_serve, "serve the HTTP API (POST /predict, GET /models, docs at /docs)", None),
         "corrections": (
             cmd_corrections,
@@ -417,6 +432,12 @@ def parser():
         help=f"{model_help} (default: every model with weights in the folder)",
     )
     x.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder, read and written")
+
+    u = c["train-cutter"]
+    u.add_argument("--out", default=str(TRAINED_DIR / "cutter"), help="folder for cutter.safetensors, .json and .onnx")
+    u.add_argument("--samples", type=positive, default=60_000, help="training strips")
+    u.add_argument("--epochs", type=positive, default=4, help="epochs")
+    u.add_argument("--seed", type=int, default=0, help="random seed")
 
     from digitlib.images import MAX_UPLOAD
 

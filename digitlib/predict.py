@@ -5,7 +5,7 @@ import torch
 from digitlib import answers, weights
 from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
 from digitlib.models import variant
-from digitlib.reader import CUT_COST, Prediction, Reader  # noqa: F401 -- Prediction and CUT_COST are read from here too
+from digitlib.reader import Prediction, Reader  # noqa: F401 -- Prediction is read from here too
 
 
 class Predictor(Reader):

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from digitlib import strips
 from digitlib.constants import DIGIT_BOX, IMAGE_SIZE
 from digitlib.images import open_image
 from digitlib.resample import resize
@@ -36,12 +37,10 @@ RULE_TILT = 3  # at most this many degrees off its axes,
 RULE_THICKNESS = 5  # and are at most this many pixels thick;
 RULE_MARGIN = 1.25  # where a stroke crosses a line, it is this much darker than the line
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
-TOUCHING = 0.6  # a piece of ink wider than this times its height may be digits that touch,
-WIDEST_DIGIT = 1.2  # and one wider than this is;
-LONE_DIGIT = 1.0  # the same two for the only piece in the picture, which is more often one digit written wide
-WIDEST_LONE_DIGIT = 1.5  # than digits that touch;
-CUT_ZONE = 0.2  # it is cut no nearer its ends than this fraction of its width,
-CUT_CANDIDATES = 3  # at one of its this many thinnest columns
+TOUCHING = 0.6  # a piece of ink wider than this times the number's height may be digits that touch;
+LONE_DIGIT = 1.0  # the same for the only piece in the picture, which is more often one digit written wide
+SLIVER = 0.02  # a part cut off a piece with less than this fraction of its ink is dropped
+NUDGE, NUDGES = 0.03, 3  # a cut is tried this fraction of the piece's height either side, this many times
 MASK_GROWTH = 2  # pixels added around a digit's mask, so its strokes' soft edges are kept
 
 
@@ -287,53 +286,60 @@ def to_mnist_input(image):
     return to_mnist(ink, mask) if mask.any() else None
 
 
-def cuts(mask):
-    """Columns at which to cut a piece of ink holding touching digits: its thinnest columns, away from its ends."""
-    cols = np.flatnonzero(mask.any(0))
-    left, width = cols[0], cols[-1] + 1 - cols[0]
-    thickness = mask[:, left : left + width].sum(0).astype(float)
-    inner = np.arange(round(CUT_ZONE * width), round((1 - CUT_ZONE) * width))
-    order = inner[np.argsort(thickness[inner], kind="stable")]
-    chosen = []
-    for c in order:  # the thinnest few, at least a tenth of the width apart
-        if all(abs(c - d) >= 0.1 * width for d in chosen):
-            chosen.append(c)
-        if len(chosen) == CUT_CANDIDATES:
-            break
-    return [left + c for c in chosen]
+def strip_ink(ink, mask):
+    """The ink under mask as the cutter (digitlib.strips) looks along it: scaled to the work height, strokes evened
+    and brought to MNIST's width, as to_mnist does for one digit."""
+    g = MASK_GROWTH
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    box = np.s_[max(rows[0] - g, 0) : rows[-1] + g + 1, max(cols[0] - g, 0) : cols[-1] + g + 1]
+    work = ink[box] * ndimage.binary_dilation(mask[box], iterations=g)
+    h, w = work.shape
+    height = DIGIT_BOX * WORK_SCALE
+    work = resize(work, height, max(1, round(w * height / h)))
+    work = match_stroke(even_ink(work, round(MNIST_STROKE * WORK_SCALE)), MNIST_STROKE * WORK_SCALE)
+    return np.where(work > 0.05, work, 0)
 
 
-def separate(ink, mask, score, height, widest=WIDEST_DIGIT):
-    """Inputs for a piece of ink that may hold touching digits, cut where the model reads the parts best.
+def separate(ink, mask, confidence):
+    """Masks of the digits in a piece of ink that may hold digits that touch, left to right.
 
-    score: a function from a list of inputs to how well the model reads them (higher is better). height: the
-    number's height. A piece narrower than TOUCHING times that is one digit, one wider than `widest` times it is
-    more than one; in between, the model's reading decides. Each part is cut again by the same rule.
+    The piece is cut straight down where the cutter (digitlib.strips) finds boundaries; each cut is then moved, by
+    steps of NUDGE times the piece's height up to NUDGES either way, to where the model reads the two parts beside
+    it most confidently. confidence: from a list of inputs to the log-probability of each one's reading.
     """
-    cols = np.flatnonzero(mask.any(0))
-    aspect = (cols[-1] + 1 - cols[0]) / height
-    if aspect <= TOUCHING:
-        return [to_mnist(ink, mask)]
-    options = [[to_mnist(ink, mask)]] if aspect <= widest else []
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    step = NUDGE * (rows[-1] + 1 - rows[0])
     column = np.arange(mask.shape[1])[None]
-    for c in cuts(mask):
-        parts = [mask & (column < c), mask & (column >= c)]
-        options.append([x for part in parts for x in separate(ink, part, score, height)])
-    return max(options, key=score)
+    edges = [0, *strips.cut_columns(strip_ink(ink, mask), cols[0], cols[-1]), mask.shape[1]]
+    for i in range(1, len(edges) - 1):
+        tried = []  # (cut, the part left of it, the part right of it)
+        for cut in [edges[i] + round(k * step) for k in range(-NUDGES, NUDGES + 1)]:
+            left = mask & (column >= edges[i - 1]) & (column < cut)
+            right = mask & (column >= cut) & (column < edges[i + 1])
+            if left.any() and right.any():
+                tried.append((cut, left, right))
+        if tried:
+            scores = confidence([to_mnist(ink, part) for _, *parts in tried for part in parts]).reshape(-1, 2).sum(1)
+            edges[i] = tried[int(np.argmax(scores))][0]
+    parts = [mask & (column >= a) & (column < b) for a, b in zip(edges, edges[1:])]
+    return [part for part in parts if part.sum() > SLIVER * mask.sum()]
 
 
-def to_mnist_inputs(image, score):
+def to_mnist_inputs(image, confidence):
     """One [1, 28, 28] input per digit of a written number, left to right; [] when there is no digit.
 
-    score: how well a model reads a list of inputs, which decides where digits that touch are cut apart (see separate).
+    Pieces of ink are split where paper separates them; a piece wide enough to hold digits that touch is cut where
+    the cutter (digitlib.strips) finds boundaries, placed where the model reads the parts best (see separate).
     """
     ink, mask = find_ink(image)
     if not mask.any():
         return []
     rows, groups = np.flatnonzero(mask.any(1)), split_digits(mask)
     height = rows[-1] + 1 - rows[0]
-    if len(groups) == 1:  # all there is: a wide digit, or digits that touch
-        if np.ptp(np.flatnonzero(mask.any(0))) + 1 <= LONE_DIGIT * height:
-            return [to_mnist(ink, mask)]
-        return separate(ink, mask, score, height, widest=WIDEST_LONE_DIGIT)
-    return [x for m in groups for x in separate(ink, m, score, height)]
+    widest = LONE_DIGIT if len(groups) == 1 else TOUCHING  # the only piece is more often one digit written wide
+    inputs = []
+    for group in groups:
+        cols = np.flatnonzero(group.any(0))
+        parts = separate(ink, group, confidence) if (cols[-1] + 1 - cols[0]) > widest * height else [group]
+        inputs += [to_mnist(ink, part) for part in parts]
+    return inputs

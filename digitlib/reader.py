@@ -10,8 +10,6 @@ import numpy as np
 
 from digitlib.preprocess import to_mnist_input, to_mnist_inputs
 
-CUT_COST = 0.1  # nats; see Reader.reading_score
-
 
 @dataclass
 class Prediction:
@@ -40,14 +38,13 @@ class Reader:
         probs = self.probs(x[None])[0]
         return Prediction(int(probs.argmax()), probs, x)
 
-    def reading_score(self, xs):
-        """How well the model reads a list of inputs as digits: the mean log-probability of its readings, less
-        CUT_COST for each digit beyond the first (so a digit is not cut into confident-looking slivers)."""
-        return float(np.log(self.probs(np.stack(xs)).max(1)).mean()) - CUT_COST * (len(xs) - 1)
+    def confidence(self, xs):
+        """The log-probability of the model's reading of each input in a list: how well it reads them as digits."""
+        return np.log(self.probs(np.stack(xs)).max(1))
 
     def predict_number(self, image):
         """One Prediction per digit of a written number such as 2026, left to right; [] when there is none."""
-        xs = to_mnist_inputs(image, score=self.reading_score)
+        xs = to_mnist_inputs(image, self.confidence)
         if not xs:
             return []
         probs = self.probs(np.stack(xs))
