@@ -47,6 +47,11 @@ WATCH = """() => {
     .observe(document.querySelector('.digit-probabilities'), {childList: true, subtree: true, characterData: true});
 }"""
 READY = "() => (document.querySelector('.digit-status') || {}).innerText?.includes('Draw a digit')"
+# cleared: the invitation alone could still be the one from before the last reading, whose status comes after its bars
+CLEARED = (
+    "() => document.querySelector('.digit-prediction').innerText.trim() === ''"
+    " && document.querySelector('.digit-status').innerText.includes('Draw a digit')"
+)
 
 
 async def light_visitor(url, digits, start):
@@ -75,7 +80,7 @@ async def visitor(browser, url, digits, start):
     readings = []
     for digit in digits:
         await page.locator(".digit-clear").click()
-        await page.wait_for_function(READY)
+        await page.wait_for_function(CLEARED)
         box = await canvas.bounding_box()
         scale = box["width"] / WIDTH
         for points in strokes(digit, jitter=0.01, seed=digit):

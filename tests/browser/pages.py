@@ -1,8 +1,9 @@
 """A dashboard page without a browser: what the page's scripts say to the server, over the kernel's websocket.
 
-Loads the page, asks for every widget's state (as ipywidgets' manager does), sends the canvas's mouse events and
-button clicks, and watches the widgets' updates. The server's side of a visitor, at a fraction of a browser's CPU:
-for load tests and for many visitors at once (benchmarks/classroom.py, tests/browser/test_dashboard.py).
+Loads the page, asks for every widget's state in one message (as ipywidgets' manager does, over its control comm),
+sends the canvas's mouse events and button clicks, and watches the widgets' updates. The server's side of a visitor,
+at a fraction of a browser's CPU: for load tests and for many visitors at once (benchmarks/classroom.py,
+tests/browser/test_dashboard.py).
 """
 
 import asyncio
@@ -15,10 +16,12 @@ import numpy as np
 from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1, serialize_msg_to_ws_v1
 
 POINTER_S = 1 / 60  # a pointer reports its moves about 60 times a second
+CONTROL_PROTOCOL = "1.0.0"  # the version of ipywidgets' control comm that the page speaks
 
 
-def message(msg_type, content, session):
-    """A Jupyter message from the page to its kernel, in the websocket protocol Jupyter's own pages use (v1)."""
+def message(msg_type, content, session, metadata=None):
+    """(id, frame) of a Jupyter message from the page to its kernel, in the websocket protocol Jupyter's own pages
+    use (v1)."""
     header = {
         "msg_id": uuid.uuid4().hex,
         "msg_type": msg_type,
@@ -27,14 +30,14 @@ def message(msg_type, content, session):
         "version": "5.3",
         "date": datetime.now(timezone.utc).isoformat(),
     }
-    msg = {"header": header, "parent_header": {}, "metadata": {}, "content": content}
-    return serialize_msg_to_ws_v1(msg, "shell", pack=lambda part: json.dumps(part).encode())
+    msg = {"header": header, "parent_header": {}, "metadata": metadata or {}, "content": content}
+    return header["msg_id"], serialize_msg_to_ws_v1(msg, "shell", pack=lambda part: json.dumps(part).encode())
 
 
 def parse(frame):
-    """(message type, content) of a message from the kernel."""
-    _, (header, _, _, content, *_) = deserialize_msg_from_ws_v1(frame)
-    return json.loads(header)["msg_type"], json.loads(content)
+    """(message type, content, the id of the page's message it answers) of a message from the kernel."""
+    _, (header, parent, _, content, *_) = deserialize_msg_from_ws_v1(frame)
+    return json.loads(header)["msg_type"], json.loads(content), json.loads(parent).get("msg_id")
 
 
 class Page:
@@ -46,11 +49,16 @@ class Page:
         self.states = {}  # comm id -> the widget's state, kept up to date
         self.waiting = {}  # comm id -> a future for its next change of value
         self.replies = {}  # message type -> a future for the next reply of that type
-        self.widgets, self.ready = None, asyncio.get_running_loop().create_future()  # how many; all states in
+        self.handling = {}  # message id -> a future done once the kernel has handled the message (gone idle)
+        self.ready = asyncio.get_running_loop().create_future()  # every widget's state, once it has arrived
         self.reader = asyncio.create_task(self.read())
 
-    def send(self, msg_type, content):
-        return self.ws.write_message(message(msg_type, content, self.session), binary=True)
+    async def send(self, msg_type, content, metadata=None):
+        """Send a message to the kernel; returns a future done once the kernel has handled it."""
+        msg_id, frame = message(msg_type, content, self.session, metadata)
+        handled = self.handling[msg_id] = asyncio.get_running_loop().create_future()
+        await self.ws.write_message(frame, binary=True)
+        return handled
 
     async def request(self, msg_type, content):
         reply = self.replies[msg_type.replace("_request", "_reply")] = asyncio.get_running_loop().create_future()
@@ -59,25 +67,33 @@ class Page:
 
     async def read(self):
         while (frame := await self.ws.read_message()) is not None:
-            msg_type, content = parse(frame)
+            msg_type, content, answers = parse(frame)
+            if msg_type == "status" and content["execution_state"] == "idle" and answers in self.handling:
+                self.handling.pop(answers).set_result(True)  # every update it caused has arrived before this
             if msg_type in self.replies:
                 self.replies.pop(msg_type).set_result(content)
-            if msg_type == "comm_msg" and content["data"].get("method") == "update":
+            method = content.get("data", {}).get("method") if msg_type == "comm_msg" else None
+            if method == "update_states":
+                for comm, widget in content["data"]["states"].items():
+                    self.states.setdefault(comm, {}).update(widget["state"])
+                if not self.ready.done():
+                    self.ready.set_result(True)
+            if method == "update":
                 comm, state = content["comm_id"], content["data"]["state"]
                 self.states.setdefault(comm, {}).update(state)
                 if "value" in state and comm in self.waiting:
                     self.waiting.pop(comm).set_result(time.monotonic())
-                if len(self.states) == self.widgets and not self.ready.done():
-                    self.ready.set_result(True)
 
     async def open(self):
-        """Ask for every widget's state, as the page's widget manager does; returns once it has all arrived."""
+        """Ask for every widget's state as the page's widget manager does (ipywidgets' control comm, opened for the
+        one request and closed); returns once it has arrived."""
         await self.request("kernel_info_request", {})
-        comms = (await self.request("comm_info_request", {"target_name": "jupyter.widget"}))["comms"]
-        self.widgets = len(comms)
-        for comm in comms:
-            await self.send("comm_msg", {"comm_id": comm, "data": {"method": "request_state"}})
+        control = str(uuid.uuid4())
+        open_control = {"comm_id": control, "target_name": "jupyter.widget.control", "data": {}}
+        await self.send("comm_open", open_control, {"version": CONTROL_PROTOCOL})
+        await self.send("comm_msg", {"comm_id": control, "data": {"method": "request_states"}})
         await self.ready
+        await self.send("comm_close", {"comm_id": control, "data": {}})
 
     def find(self, css_class):
         return next(c for c, s in self.states.items() if css_class in s.get("_dom_classes", ()))
@@ -91,7 +107,7 @@ class Page:
 
 
 async def open_page(url):
-    """A Page for the dashboard at url, once every widget's state has arrived and the canvas has said it is ready."""
+    """A Page for the dashboard at url, once every widget's state has arrived."""
     from tornado.httpclient import AsyncHTTPClient
     from tornado.websocket import websocket_connect
 
@@ -123,8 +139,9 @@ async def draw(page, digit_strokes):
 
 
 async def click(page, css_class, watch, says):
-    """Click the button with css_class, then wait until the widget with css class `watch` says `says`."""
-    await page.event(page.find(css_class), {"event": "click"})
-    comm = page.find(watch)
-    while says not in page.states[comm].get("value", ""):
-        await asyncio.wait_for(page.next_change(comm), 30)
+    """Click the button with css_class and wait until the kernel has handled the click; then the widget with css
+    class `watch` must say `says`. (Waiting for `says` alone can be fooled by what it said before the click.)"""
+    handled = await page.event(page.find(css_class), {"event": "click"})
+    await asyncio.wait_for(handled, 30)
+    shown = page.states[page.find(watch)].get("value", "")
+    assert says in shown, f"{says!r} not in {shown!r}"
