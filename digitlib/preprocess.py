@@ -65,8 +65,8 @@ def shrink(pixels, pool):
     h, w = pixels.shape
     if h % k or w % k:
         pixels = np.pad(pixels, ((0, -h % k), (0, -w % k)), mode="edge")
-    columns = functools.reduce(pool, [pixels[:, i::k] for i in range(k)])
-    return functools.reduce(pool, [columns[i::k] for i in range(k)])
+    rows = functools.reduce(pool, [pixels[i::k] for i in range(k)])  # whole rows first: they lie together in memory
+    return functools.reduce(pool, [rows[:, i::k] for i in range(k)])
 
 
 def paper_light(gray, dark_ink, size=None):
@@ -77,7 +77,13 @@ def paper_light(gray, dark_ink, size=None):
     if min(gray.shape) <= SMALL_PICTURE:
         return np.full_like(gray, np.median(border(gray)))
     size = size or max(3, round(PAPER_WINDOW * min(gray.shape)))
-    return ndimage.grey_closing(gray, size=size) if dark_ink else ndimage.grey_opening(gray, size=size)
+    # A closing is a dilation (each pixel the lightest in its window) then an erosion (the darkest); an opening the
+    # other way round. Where the first leaves one level everywhere, the ground is flat and the second changes nothing.
+    first, second = (
+        (ndimage.grey_dilation, ndimage.grey_erosion) if dark_ink else (ndimage.grey_erosion, ndimage.grey_dilation)
+    )
+    light = first(gray, size=size)
+    return light if light.min() == light.max() else second(light, size=size)
 
 
 def ink_against(gray, light, dark_ink):
@@ -95,11 +101,16 @@ def ink_map(image):
         alpha = np.asarray(image.getchannel("A"))
         if alpha.min() < 128:  # strokes on a transparent background: opacity is the ink
             return shrink(alpha, np.maximum).astype(np.float32) / 255
-    gray = np.asarray(image.convert("L"))
+    gray = np.asarray(image if image.mode == "L" else image.convert("L"))
     darker, lighter = shrink(gray, np.minimum), shrink(gray, np.maximum)
     # polarity: which way the extremes stray further from the paper (a hairline may be 0.1% of the picture)
-    paper = np.median(border(darker)) / 2 + np.median(border(lighter)) / 2
-    dark_ink = paper - np.percentile(darker, 0.05) >= np.percentile(lighter, 99.95) - paper
+    if max(gray.shape) <= MAX_SIDE:  # not shrunk (darker and lighter are the picture): one look gives both
+        paper = np.median(border(gray))
+        darkest, lightest = np.percentile(gray, [0.05, 99.95])
+    else:
+        paper = np.median(border(darker)) / 2 + np.median(border(lighter)) / 2
+        darkest, lightest = np.percentile(darker, 0.05), np.percentile(lighter, 99.95)
+    dark_ink = paper - darkest >= lightest - paper
     gray = (darker if dark_ink else lighter).astype(np.float32) / 255
     ink = ink_against(gray, paper_light(gray, dark_ink), dark_ink)
     top = np.percentile(ink, 99.9)
@@ -120,11 +131,21 @@ def ink_map(image):
     return ink if min(ink.shape) <= SMALL_PICTURE else without_rules(ink)
 
 
+def column_runs(mask, length):
+    """The pixels of a boolean mask that lie in a run of at least `length` down its column, mirrored at the picture's
+    edges: ndimage.grey_opening(mask, size=(length, 1)), an erosion then a dilation over `length` rows."""
+    h, before, after = len(mask), length // 2, length - 1 - length // 2  # the window's reach up and down
+    padded = np.pad(mask, ((before, after), (0, 0)), mode="symmetric")
+    starts = functools.reduce(np.logical_and, [padded[i : i + h] for i in range(length)])  # windows wholly on
+    padded = np.pad(starts, ((after, before), (0, 0)), mode="symmetric")
+    return functools.reduce(np.logical_or, [padded[i : i + h] for i in range(length)])
+
+
 def rule_rows(ink):
     """Mask of the ruled lines along the rows: straight, thin, within RULE_TILT degrees, crossing the picture."""
     h, w = ink.shape
     on = ink > 0
-    thin = on & ~ndimage.grey_opening(on, size=(RULE_THICKNESS + 1, 1))  # what a taller line does not cover
+    thin = on & ~column_runs(on, RULE_THICKNESS + 1)  # what a taller line does not cover
     if thin.sum() < RULE_COVER * w:
         return None
     ys, xs = np.nonzero(thin)
@@ -169,10 +190,28 @@ def digit_mask(ink):
     return keep[labels]
 
 
+def neighbours(mask):
+    """A boolean mask and the same shifted by one pixel down, up, right and left (outside the picture is empty)."""
+    m = np.pad(mask, 1)
+    return m[1:-1, 1:-1], m[:-2, 1:-1], m[2:, 1:-1], m[1:-1, :-2], m[1:-1, 2:]
+
+
+def inside(mask):
+    """The pixels of a mask whose 4 neighbours are in it too: ndimage.binary_erosion(mask)."""
+    return functools.reduce(np.logical_and, neighbours(mask))
+
+
+def grow(mask, steps):
+    """A mask grown `steps` times to its pixels' 4 neighbours: ndimage.binary_dilation(mask, iterations=steps)."""
+    for _ in range(steps):
+        mask = functools.reduce(np.logical_or, neighbours(mask))
+    return mask
+
+
 def stroke_width(ink):
     """Typical stroke width in pixels: twice the ink area over its boundary length."""
     mask = ink > 0.5
-    boundary = mask & ~ndimage.binary_erosion(mask)
+    boundary = mask & ~inside(mask)
     return 2 * mask.sum() / max(boundary.sum(), 1)
 
 
@@ -241,7 +280,7 @@ def to_mnist(ink, mask):
     g = MASK_GROWTH
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     box = np.s_[max(rows[0] - g, 0) : rows[-1] + g + 1, max(cols[0] - g, 0) : cols[-1] + g + 1]
-    work = fit_box(ink[box] * ndimage.binary_dilation(mask[box], iterations=g), DIGIT_BOX * WORK_SCALE)
+    work = fit_box(ink[box] * grow(mask[box], g), DIGIT_BOX * WORK_SCALE)
     work = match_stroke(even_ink(work, round(MNIST_STROKE * WORK_SCALE)), MNIST_STROKE * WORK_SCALE)
     digit = fit_box(np.where(work > 0.05, work, 0), DIGIT_BOX)
     digit = np.clip(digit / max(digit.max(), 1e-6), 0, 1)

@@ -6,7 +6,16 @@ from scipy import ndimage
 
 from digitlib.errors import DigitlibError
 from digitlib.predict import Predictor
-from digitlib.preprocess import MNIST_STROKE, fit_box, stroke_width, to_mnist_input
+from digitlib.preprocess import (
+    MNIST_STROKE,
+    column_runs,
+    fit_box,
+    grow,
+    inside,
+    paper_light,
+    stroke_width,
+    to_mnist_input,
+)
 
 STYLES = ["plain", "inverted", "transparent", "thin", "thick", "small", "photo", "shadow", "lined"]
 
@@ -114,3 +123,25 @@ def test_numpy_resize_gives_torchs_antialiased_bilinear_resize():
         )[0, 0].numpy()
         # the same to the bit with torch's x86 builds; other builds may round the last bit otherwise
         np.testing.assert_allclose(resize(ink, out_h, out_w), expected, rtol=0, atol=1e-6)
+
+
+def test_mask_operations_by_shifts_give_scipys_morphology():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        mask = rng.random(rng.integers(1, 40, 2)) < rng.uniform(0.05, 0.95)
+        for m in (mask, mask.T):  # and a view in column order, as rule detection hands over
+            assert np.array_equal(inside(m), ndimage.binary_erosion(m))
+            assert np.array_equal(grow(m, 2), ndimage.binary_dilation(m, iterations=2))
+            length = int(rng.integers(1, 9))
+            assert np.array_equal(column_runs(m, length), ndimage.grey_opening(m, size=(length, 1)))
+
+
+@pytest.mark.parametrize("dark_ink", [True, False])
+def test_paper_light_is_a_grey_closing_or_opening_also_on_a_flat_ground(dark_ink):
+    rng = np.random.default_rng(1)
+    flat = np.ones((120, 150), np.float32)
+    flat[30:90:7, 20:130] = 0.2  # strokes thinner than the window: the ground is the same everywhere
+    lit = np.linspace(0.6, 1.0, 150, dtype=np.float32) * flat + rng.normal(0, 0.01, flat.shape).astype(np.float32)
+    for gray in (flat, lit, 1 - flat, 1 - lit):
+        expected = ndimage.grey_closing(gray, size=40) if dark_ink else ndimage.grey_opening(gray, size=40)
+        assert np.array_equal(paper_light(gray, dark_ink), expected)
