@@ -331,7 +331,7 @@ def strip_ink(ink, mask):
     g = MASK_GROWTH
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     box = np.s_[max(rows[0] - g, 0) : rows[-1] + g + 1, max(cols[0] - g, 0) : cols[-1] + g + 1]
-    work = ink[box] * ndimage.binary_dilation(mask[box], iterations=g)
+    work = ink[box] * grow(mask[box], g)
     h, w = work.shape
     height = DIGIT_BOX * WORK_SCALE
     work = resize(work, height, max(1, round(w * height / h)))
