@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
 from digitlib import answers
 from digitlib.constants import DEFAULT_MODEL, IMAGE_SIZE, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
 from digitlib.explain_np import occlusion
+from digitlib.onnx_session import open_session
 from digitlib.reader import Reader
 
 INPUT = "x"
@@ -72,20 +72,7 @@ class OnnxModel:
 
     def __init__(self, name, folder=WEIGHTS_DIR, threads=1, check=True):
         path, hint = onnx_path(name, folder), export_hint(name, folder)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise DigitlibError(f"no ONNX model {path}; {hint}") from None
-        except OSError as e:
-            raise DigitlibError(f"cannot read ONNX model {path} ({e.strerror or e}); {hint}") from None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only
-        try:
-            self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-        except Exception:  # noqa: BLE001 -- ONNX Runtime's own exception types for a file it cannot read
-            raise DigitlibError(f"corrupt ONNX model {path}; {hint}") from None
+        self.session = open_session(path, hint, threads)
         self.metadata = self.session.get_modelmeta().custom_metadata_map
         problem = staleness(name, self.metadata, folder) if check else None
         if problem:

@@ -274,13 +274,18 @@ def even_ink(ink, size):
     return ink / np.maximum(ndimage.grey_dilation(ink, size=size), 1e-6)
 
 
-def to_mnist(ink, mask):
-    """The [1, 28, 28] float32 MNIST-style input for the ink under mask (grown by MASK_GROWTH pixels to take in
-    the strokes' soft edges; grown within the digit's box, not the whole picture, for speed)."""
+def masked_ink(ink, mask):
+    """The ink under mask grown by MASK_GROWTH pixels (to take in the strokes' soft edges), cropped to the grown
+    mask's box (grown within that box, not the whole picture, for speed)."""
     g = MASK_GROWTH
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     box = np.s_[max(rows[0] - g, 0) : rows[-1] + g + 1, max(cols[0] - g, 0) : cols[-1] + g + 1]
-    work = fit_box(ink[box] * grow(mask[box], g), DIGIT_BOX * WORK_SCALE)
+    return ink[box] * grow(mask[box], g)
+
+
+def to_mnist(ink, mask):
+    """The [1, 28, 28] float32 MNIST-style input for the ink under mask (see masked_ink)."""
+    work = fit_box(masked_ink(ink, mask), DIGIT_BOX * WORK_SCALE)
     work = match_stroke(even_ink(work, round(MNIST_STROKE * WORK_SCALE)), MNIST_STROKE * WORK_SCALE)
     digit = fit_box(np.where(work > 0.05, work, 0), DIGIT_BOX)
     digit = np.clip(digit / max(digit.max(), 1e-6), 0, 1)
@@ -328,10 +333,7 @@ def to_mnist_input(image):
 def strip_ink(ink, mask):
     """The ink under mask as the cutter (digitlib.strips) looks along it: scaled to the work height, strokes evened
     and brought to MNIST's width, as to_mnist does for one digit."""
-    g = MASK_GROWTH
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    box = np.s_[max(rows[0] - g, 0) : rows[-1] + g + 1, max(cols[0] - g, 0) : cols[-1] + g + 1]
-    work = ink[box] * grow(mask[box], g)
+    work = masked_ink(ink, mask)
     h, w = work.shape
     height = DIGIT_BOX * WORK_SCALE
     work = resize(work, height, max(1, round(w * height / h)))

@@ -13,10 +13,9 @@ on strips of MNIST training digits written into each other, and writes weights/c
 import functools
 
 import numpy as np
-import onnxruntime as ort
 
 from digitlib.constants import WEIGHTS_DIR
-from digitlib.errors import DigitlibError
+from digitlib.onnx_session import open_session
 from digitlib.resample import resize
 
 CUTTER_DIR = WEIGHTS_DIR / "cutter"
@@ -57,20 +56,8 @@ def peaks(boundary):
 @functools.cache
 def session(folder=CUTTER_DIR):
     """The cutter's ONNX Runtime session, loaded once per process; DigitlibError if it is missing or unreadable."""
-    path = folder / f"{NAME}.onnx"
     hint = "retrain it with: python -m digitlib train-cutter"
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    try:
-        return ort.InferenceSession(path.read_bytes(), options, providers=["CPUExecutionProvider"])
-    except FileNotFoundError:
-        raise DigitlibError(f"no cutter model {path}; {hint}") from None
-    except OSError as e:
-        raise DigitlibError(f"cannot read cutter model {path} ({e.strerror or e}); {hint}") from None
-    except Exception:  # noqa: BLE001 -- ONNX Runtime's own exception types for a file it cannot read
-        raise DigitlibError(f"corrupt cutter model {path}; {hint}") from None
+    return open_session(folder / f"{NAME}.onnx", hint, what="cutter model")
 
 
 def boundary(strip, folder=CUTTER_DIR):
