@@ -11,7 +11,9 @@ Voila serves notebooks/06_dashboard.ipynb on a loopback port. The visitors are e
 
 Reported: seconds from asking for the page to an interactive canvas (light: page loaded, widgets' state received;
 Chromium: the invitation shown), the ms from each release of the mouse to the new probabilities (p50, p95),
-whether every reading was right, each kernel's memory of its own (USS), and the load average.
+whether every reading was right, each kernel's memory of its own (USS), and the load average; and the CPU seconds
+the run took in the server, in the kernels that were warm when it began and in this process (the light pages, or
+Playwright's side of the Chromium ones), with the light pages' pointer moves sent and messages received.
 
     .venv/bin/python benchmarks/classroom.py [--visitors 8] [--digits 3] [--pool 2] [--fill-delay 0] [--chromium]
 
@@ -29,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from digitlib.constants import ROOT
 
@@ -65,7 +68,7 @@ async def light_visitor(url, digits, start):
         latency = await draw(page, strokes(digit, jitter=0.01, seed=digit))
         readings.append((digit, page.states[page.find("digit-prediction")]["value"], latency))
     page.ws.close()
-    return interactive, readings
+    return interactive, readings, page
 
 
 async def visitor(browser, url, digits, start):
@@ -111,23 +114,42 @@ async def chromium_visitors(url, visitors, digits_each, start, server):
         for page, _, _ in done:
             await page.close()
         await browser.close()
-    return [(interactive, readings) for _, interactive, readings in done], uss
+    return [(interactive, readings) for _, interactive, readings in done], uss, {}
 
 
 async def light_visitors(url, visitors, digits_each, start, server):
     done = await asyncio.gather(
         *(light_visitor(url, [(i + k) % 10 for k in range(digits_each)], start) for i in range(visitors))
     )
-    return done, kernel_uss(server)
+    counts = {"moves_sent": sum(p.moves for *_, p in done), "messages_received": sum(p.received for *_, p in done)}
+    return [(interactive, readings) for interactive, readings, _ in done], kernel_uss(server), counts
 
 
 def kernel_uss(server):
     return sorted(round(k.memory_full_info().uss / 2**20) for k in kernels(server))
 
 
+def cpu_seconds(process):
+    """User plus system CPU seconds of a process so far; 0 once it has ended."""
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return times.user + times.system
+
+
 async def classroom(url, server, visitors, digits_each, chromium):
+    watched = {"server": [psutil.Process(server.pid)], "kernels": kernels(server)}  # the pool's kernels, warm
+    cpu_before = {name: [cpu_seconds(p) for p in processes] for name, processes in watched.items()}
+    client_before = time.process_time()
     start = time.monotonic()
-    done, uss = await (chromium_visitors if chromium else light_visitors)(url, visitors, digits_each, start, server)
+    run = chromium_visitors if chromium else light_visitors
+    done, uss, counts = await run(url, visitors, digits_each, start, server)
+    cpu = {
+        name: round(sum(cpu_seconds(p) - b for p, b in zip(processes, cpu_before[name])), 2)
+        for name, processes in watched.items()
+    }
+    cpu["client"] = round(time.process_time() - client_before, 2)
     latencies = [ms for _, readings in done for *_, ms in readings]
     readings = [(d, s) for _, r in done for d, s, _ in r]
     return {
@@ -143,6 +165,8 @@ async def classroom(url, server, visitors, digits_each, chromium):
         "of": len(readings),
         "misread": [(d, s) for d, s in readings if str(d) != s],
         "kernel_uss_mib": uss,  # the visitors' kernels and the pool's refills
+        "cpu_s": cpu,
+        **counts,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "cores": os.cpu_count(),
     }

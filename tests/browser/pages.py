@@ -51,6 +51,8 @@ class Page:
         self.replies = {}  # message type -> a future for the next reply of that type
         self.handling = {}  # message id -> a future done once the kernel has handled the message (gone idle)
         self.ready = asyncio.get_running_loop().create_future()  # every widget's state, once it has arrived
+        self.moves = 0  # pointer moves sent
+        self.received = 0  # messages received from the kernel
         self.reader = asyncio.create_task(self.read())
 
     async def send(self, msg_type, content, metadata=None):
@@ -67,6 +69,7 @@ class Page:
 
     async def read(self):
         while (frame := await self.ws.read_message()) is not None:
+            self.received += 1
             msg_type, content, answers = parse(frame)
             if msg_type == "status" and content["execution_state"] == "idle" and answers in self.handling:
                 self.handling.pop(answers).set_result(True)  # every update it caused has arrived before this
@@ -131,6 +134,7 @@ async def draw(page, digit_strokes):
         for x, y in moves:
             await asyncio.sleep(POINTER_S)
             await page.event(canvas, {"event": "mouse_move", "x": float(x), "y": float(y)})
+            page.moves += 1
         shown = page.next_change(bars)
         up = time.monotonic()
         await page.event(canvas, {"event": "mouse_up", "x": points[-1][0], "y": points[-1][1]})

@@ -1,0 +1,75 @@
+"""What one pointer move costs the server: CPU milliseconds per move in the Voila server, the kernel and the page.
+
+Voila serves notebooks/06_dashboard.ipynb; one light page (tests/browser/pages.py) draws long strokes at 60 moves a
+second, then the same strokes with two moves each; the difference in CPU seconds, divided by the difference in moves,
+is the cost of one move (the readings after each stroke cancel out). The page runs in this process: its figure is
+what a page's messages cost to make and read here, not what a browser spends.
+
+    .venv/bin/python benchmarks/pointer.py [--moves 150] [--strokes 4]
+"""
+
+import argparse
+import asyncio
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from digitlib.constants import ROOT
+
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from pages import click, draw, open_page  # noqa: E402
+from serving import kernels, serve_dashboard  # noqa: E402
+
+
+def loop_stroke(moves):
+    """A stroke of about `moves` pointer moves (draw() sends two per segment): a loop around the canvas's middle."""
+    n = max(moves // 2, 1) + 1
+    return [(280 + 90 * math.cos(2 * math.pi * i / n), 140 + 90 * math.sin(2 * math.pi * i / n)) for i in range(n)]
+
+
+def cpu_seconds(processes):
+    return [p.cpu_times().user + p.cpu_times().system for p in processes]
+
+
+async def measure(url, server, moves, strokes):
+    """{name: CPU seconds} and moves sent and messages received for `strokes` strokes of about `moves` moves."""
+    page = await open_page(url)
+    watched = {"server": [psutil.Process(server.pid)], "kernel": kernels(server)}
+    before = {name: cpu_seconds(p) for name, p in watched.items()}
+    client, sent, received = time.process_time(), page.moves, page.received
+    for _ in range(strokes):
+        await click(page, "digit-clear", "digit-status", "Draw a digit")  # else the same loop changes nothing
+        await draw(page, [loop_stroke(moves)])
+    await asyncio.sleep(0.5)  # the explanations after the last reading
+    cpu = {name: sum(cpu_seconds(p)) - sum(before[name]) for name, p in watched.items()}
+    cpu["page"] = time.process_time() - client
+    page.ws.close()
+    return cpu, page.moves - sent, page.received - received
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=150, help="pointer moves per long stroke (default: 150)")
+    parser.add_argument("--strokes", type=int, default=4, help="strokes of each kind (default: 4)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        # a pool of one kernel, which the page takes; the refill waits until the run is over
+        with serve_dashboard(Path(tmp) / "voila.log", "--VoilaKernelManager.fill_delay=600") as server:
+            long_cpu, long_moves, long_received = asyncio.run(measure(server.url, server, args.moves, args.strokes))
+            short_cpu, short_moves, short_received = asyncio.run(measure(server.url, server, 2, args.strokes))
+    moves = long_moves - short_moves
+    figures = {
+        "moves": moves,
+        "cpu_ms_per_move": {name: round((long_cpu[name] - short_cpu[name]) * 1000 / moves, 2) for name in long_cpu},
+        "messages_received_per_move": round((long_received - short_received) / moves, 2),
+    }
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
