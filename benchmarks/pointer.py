@@ -5,7 +5,7 @@ second, then the same strokes with two moves each; the difference in CPU seconds
 is the cost of one move (the readings after each stroke cancel out). The page runs in this process: its figure is
 what a page's messages cost to make and read here, not what a browser spends.
 
-    .venv/bin/python benchmarks/pointer.py [--moves 150] [--strokes 4]
+    .venv/bin/python benchmarks/pointer.py [--moves 150] [--strokes 4] [-- VOILA_OPTION ...]
 """
 
 import argparse
@@ -56,10 +56,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=150, help="pointer moves per long stroke (default: 150)")
     parser.add_argument("--strokes", type=int, default=4, help="strokes of each kind (default: 4)")
+    parser.add_argument("options", nargs="*", help="more options for Voila, after --")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         # a pool of one kernel, which the page takes; the refill waits until the run is over
-        with serve_dashboard(Path(tmp) / "voila.log", "--VoilaKernelManager.fill_delay=600") as server:
+        with serve_dashboard(Path(tmp) / "voila.log", "--VoilaKernelManager.fill_delay=600", *args.options) as server:
             long_cpu, long_moves, long_received = asyncio.run(measure(server.url, server, args.moves, args.strokes))
             short_cpu, short_moves, short_received = asyncio.run(measure(server.url, server, 2, args.strokes))
     moves = long_moves - short_moves
