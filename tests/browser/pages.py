@@ -118,7 +118,11 @@ async def open_page(url):
     kernel = json.loads(html.split('id="jupyter-config-data" type="application/json">')[1].split("</script>")[0])
     ws_url = url.replace("http", "ws", 1).rstrip("/")
     channels = f"{ws_url}/api/kernels/{kernel['kernelId']}/channels?session_id={uuid.uuid4().hex}"
-    page = Page(await websocket_connect(channels, subprotocols=["v1.kernel.websocket.jupyter.org"]))
+    ws = await websocket_connect(channels, subprotocols=["v1.kernel.websocket.jupyter.org"])
+    # Nagle's algorithm off, as browsers have it: else a small message (a mouse release) can wait for the server to
+    # acknowledge the one before (up to 40 ms), and pointer moves can share a packet that a page sends apart
+    ws.stream.set_nodelay(True)
+    page = Page(ws)
     await page.open()
     await page.event(page.find("digit-canvas"), {"event": "client_ready"})
     return page
