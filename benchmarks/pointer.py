@@ -22,6 +22,7 @@ import psutil
 from digitlib.constants import ROOT
 
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
+from classroom import cpu_seconds  # noqa: E402  (benchmarks/, this script's folder)
 from pages import click, draw, open_page  # noqa: E402
 from serving import kernels, serve_dashboard  # noqa: E402
 
@@ -32,21 +33,17 @@ def loop_stroke(moves):
     return [(280 + 90 * math.cos(2 * math.pi * i / n), 140 + 90 * math.sin(2 * math.pi * i / n)) for i in range(n)]
 
 
-def cpu_seconds(processes):
-    return [p.cpu_times().user + p.cpu_times().system for p in processes]
-
-
 async def measure(url, server, moves, strokes):
     """{name: CPU seconds} and moves sent and messages received for `strokes` strokes of about `moves` moves."""
     page = await open_page(url)
     watched = {"server": [psutil.Process(server.pid)], "kernel": kernels(server)}
-    before = {name: cpu_seconds(p) for name, p in watched.items()}
+    before = {name: [cpu_seconds(p) for p in ps] for name, ps in watched.items()}
     client, sent, received = time.process_time(), page.moves, page.received
     for _ in range(strokes):
         await click(page, "digit-clear", "digit-status", "Draw a digit")  # else the same loop changes nothing
         await draw(page, [loop_stroke(moves)])
     await asyncio.sleep(0.5)  # the explanations after the last reading
-    cpu = {name: sum(cpu_seconds(p)) - sum(before[name]) for name, p in watched.items()}
+    cpu = {name: sum(map(cpu_seconds, ps)) - sum(before[name]) for name, ps in watched.items()}
     cpu["page"] = time.process_time() - client
     page.ws.close()
     return cpu, page.moves - sent, page.received - received
