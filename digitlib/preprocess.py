@@ -27,6 +27,8 @@ MNIST_CENTRE = (14.0, 14.0)
 PAPER_WINDOW = 0.33  # paper is estimated over windows this fraction of the shorter side: wider than any stroke
 # (at 0.25 a marker's blobs are taken for paper; from 0.5 up, hard shadow edges start to show as ink)
 SHADOW_WINDOW = 4  # and again over windows this many stroke widths wide, to follow a shadow into narrow corners
+SHADE, LIT = 20, 95  # percentiles of the picture's frame: the shade of a shadow over the sheet, the lit paper
+SHADE_GAP = 0.1  # a shade is paper when this fraction of the picture's range lighter than its darkest ink
 SMALL_PICTURE = 64  # pictures up to this side are taken to have a flat ground (no room for lighting to vary)
 MIN_CONTRAST = 0.15  # ink must take this fraction of the paper's light away (or add it, for light ink)
 MIN_INK = 0.2  # ink fainter than this fraction of the darkest is paper, whatever the noise
@@ -79,16 +81,34 @@ def paper_light(gray, dark_ink, size=None):
     size = size or max(3, round(PAPER_WINDOW * min(gray.shape)))
     # A closing is a dilation (each pixel the lightest in its window) then an erosion (the darkest); an opening the
     # other way round. Where the first leaves one level everywhere, the ground is flat and the second changes nothing.
+    # The picture is taken to go on beyond its edges as it ends there (a shadow goes on across the sheet): mirrored
+    # instead, a shadow's edge meeting the picture's edge at a slant would make a wedge narrower than the window,
+    # filled with light and so read as ink. The first pass covers the margin that the second pass reaches into.
     first, second = (
         (ndimage.grey_dilation, ndimage.grey_erosion) if dark_ink else (ndimage.grey_erosion, ndimage.grey_dilation)
     )
-    light = first(gray, size=size)
-    return light if light.min() == light.max() else second(light, size=size)
+    margin = size // 2
+    light = first(np.pad(gray, margin, mode="edge"), size=size, mode="nearest")
+    if light.min() != light.max():
+        light = second(light, size=size, mode="nearest")
+    return light[margin:-margin, margin:-margin]
 
 
 def ink_against(gray, light, dark_ink):
     """Dark ink as the fraction of the paper's light it takes away; light ink as how much light it adds."""
     return (light - gray) / np.maximum(light, 1e-3) if dark_ink else gray - light
+
+
+def ink_is_dark(frame, darkest, lightest):
+    """Polarity: whether the ink is darker than the paper, from the picture's frame (its border's pixels) and its
+    extremes (a hairline may be 0.1% of the picture). Ink is the extreme that strays further from the paper, which is
+    most of the frame. But where the frame's darkest part is a shade well above the darkest ink, a shadow covers part
+    of the sheet, perhaps most of the frame: then dark ink is read against the lit paper, light ink against the shade.
+    """
+    shade, paper, lit = np.percentile(frame, [SHADE, 50, LIT])
+    if paper - darkest >= lightest - paper:
+        return True
+    return shade - darkest > SHADE_GAP * (lightest - darkest) and lit - darkest >= lightest - shade
 
 
 def ink_map(image):
@@ -103,14 +123,13 @@ def ink_map(image):
             return shrink(alpha, np.maximum).astype(np.float32) / 255
     gray = np.asarray(image if image.mode == "L" else image.convert("L"))
     darker, lighter = shrink(gray, np.minimum), shrink(gray, np.maximum)
-    # polarity: which way the extremes stray further from the paper (a hairline may be 0.1% of the picture)
     if max(gray.shape) <= MAX_SIDE:  # not shrunk (darker and lighter are the picture): one look gives both
-        paper = np.median(border(gray))
+        frame = border(gray)
         darkest, lightest = np.percentile(gray, [0.05, 99.95])
     else:
-        paper = np.median(border(darker)) / 2 + np.median(border(lighter)) / 2
+        frame = border(darker) / 2 + border(lighter) / 2
         darkest, lightest = np.percentile(darker, 0.05), np.percentile(lighter, 99.95)
-    dark_ink = paper - darkest >= lightest - paper
+    dark_ink = ink_is_dark(frame, darkest, lightest)
     gray = (darker if dark_ink else lighter).astype(np.float32) / 255
     ink = ink_against(gray, paper_light(gray, dark_ink), dark_ink)
     top = np.percentile(ink, 99.9)

@@ -11,6 +11,7 @@ from digitlib.preprocess import (
     column_runs,
     fit_box,
     grow,
+    ink_map,
     inside,
     paper_light,
     stroke_width,
@@ -143,5 +144,19 @@ def test_paper_light_is_a_grey_closing_or_opening_also_on_a_flat_ground(dark_ink
     flat[30:90:7, 20:130] = 0.2  # strokes thinner than the window: the ground is the same everywhere
     lit = np.linspace(0.6, 1.0, 150, dtype=np.float32) * flat + rng.normal(0, 0.01, flat.shape).astype(np.float32)
     for gray in (flat, lit, 1 - flat, 1 - lit):
-        expected = ndimage.grey_closing(gray, size=40) if dark_ink else ndimage.grey_opening(gray, size=40)
-        assert np.array_equal(paper_light(gray, dark_ink), expected)
+        beyond = np.pad(gray, 40, mode="edge")  # the picture going on beyond its edges as it ends there
+        expected = ndimage.grey_closing(beyond, size=40) if dark_ink else ndimage.grey_opening(beyond, size=40)
+        assert np.array_equal(paper_light(gray, dark_ink), expected[40:-40, 40:-40])
+
+
+@pytest.mark.parametrize("cover", [0.3, 0.7, 0.9])
+def test_a_hard_shadow_over_the_sheet_is_not_ink(cover):
+    # a phone's shadow with a slanted edge over part of the sheet, a thin dark stroke across both: the stroke is the
+    # only ink, whether the shadow covers less or (seen from the picture's frame) more of the sheet than the light
+    rows, cols = np.mgrid[:400, :400]
+    sheet = np.where(rows * 0.6 + cols < 1.6 * 400 * (1 - cover), 220.0, 220.0 * 0.5)
+    stroke = (abs(cols - 200) < 2) & (rows > 60) & (rows < 340)
+    picture = Image.fromarray(np.where(stroke, sheet * 0.2, sheet).astype(np.uint8))
+    ink = ink_map(picture)
+    assert ink[stroke].mean() > 0.5
+    assert not ink[~ndimage.binary_dilation(stroke, iterations=3)].any()
