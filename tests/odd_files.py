@@ -37,11 +37,15 @@ def rotated_jpeg(gray):
 
 
 BINARY = ("palette_transparent.png", "la.png", "one_bit.bmp")  # these hold binary_version(gray)
+# Ink is about 55 on paper lit from about 120 (the photo's dim edge) to 200: a threshold under the dimmest paper keeps
+# only the strokes. At 128 the dim edge became a solid black band, paper in a grey picture (a shadow along the edge) but
+# ink in a transparent one (opaque pixels are what was drawn), so the versions would rightly disagree.
+INK_BELOW = 90
 
 
 def binary_version(gray):
     """The drawing thresholded to black ink on white paper."""
-    return Image.fromarray(np.where(np.asarray(gray) < 128, 0, 255).astype(np.uint8))
+    return Image.fromarray(np.where(np.asarray(gray) < INK_BELOW, 0, 255).astype(np.uint8))
 
 
 def variants(gray, other):
@@ -50,7 +54,7 @@ def variants(gray, other):
     other: a second drawing, used for the later frames of animated and multi-page files.
     """
     pixels = np.asarray(gray)
-    ink = pixels < 128  # the 1-bit, palette and transparent versions hold this, as binary_version() shows
+    ink = pixels < INK_BELOW  # the 1-bit, palette and transparent versions hold this, as binary_version() shows
     palette = Image.fromarray(ink.astype(np.uint8), "L").convert("P")
     palette.putpalette([255, 255, 255, 0, 0, 0])
     lab = gray.convert("RGB").convert("LAB")
