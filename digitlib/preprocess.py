@@ -83,12 +83,19 @@ def paper_light(gray, dark_ink, size=None):
     # other way round. Where the first leaves one level everywhere, the ground is flat and the second changes nothing.
     # The picture is taken to go on beyond its edges as it ends there (a shadow goes on across the sheet): mirrored
     # instead, a shadow's edge meeting the picture's edge at a slant would make a wedge narrower than the window,
-    # filled with light and so read as ink. The first pass covers the margin that the second pass reaches into.
+    # filled with light and so read as ink. A stroke does not go on: beyond the edges, what is nearer the darkest ink
+    # than the frame's shade is the shade (lighter, for light ink), or a marker stroke along the edge would become a
+    # block wider than the window and be taken for paper. The first pass covers the margin that the second pass
+    # reaches into.
     first, second = (
         (ndimage.grey_dilation, ndimage.grey_erosion) if dark_ink else (ndimage.grey_erosion, ndimage.grey_dilation)
     )
+    shade = np.percentile(border(gray), SHADE if dark_ink else 100 - SHADE)
+    inky = gray < (gray.min() + shade) / 2 if dark_ink else gray > (gray.max() + shade) / 2
     margin = size // 2
-    light = first(np.pad(gray, margin, mode="edge"), size=size, mode="nearest")
+    padded = np.pad(np.where(inky, shade, gray), margin, mode="edge")
+    padded[margin:-margin, margin:-margin] = gray
+    light = first(padded, size=size, mode="nearest")
     if light.min() != light.max():
         light = second(light, size=size, mode="nearest")
     return light[margin:-margin, margin:-margin]

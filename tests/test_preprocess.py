@@ -143,10 +143,24 @@ def test_paper_light_is_a_grey_closing_or_opening_also_on_a_flat_ground(dark_ink
     flat = np.ones((120, 150), np.float32)
     flat[30:90:7, 20:130] = 0.2  # strokes thinner than the window: the ground is the same everywhere
     lit = np.linspace(0.6, 1.0, 150, dtype=np.float32) * flat + rng.normal(0, 0.01, flat.shape).astype(np.float32)
-    for gray in (flat, lit, 1 - flat, 1 - lit):
-        beyond = np.pad(gray, 40, mode="edge")  # the picture going on beyond its edges as it ends there
+    for gray in (flat, lit) if dark_ink else (1 - flat, 1 - lit):
+        beyond = np.pad(gray, 40, mode="edge")  # the picture going on beyond its edges as it ends there (no ink there)
         expected = ndimage.grey_closing(beyond, size=40) if dark_ink else ndimage.grey_opening(beyond, size=40)
         assert np.array_equal(paper_light(gray, dark_ink), expected[40:-40, 40:-40])
+
+
+@pytest.mark.parametrize("dark", [True, False])
+def test_a_marker_stroke_along_the_edge_is_ink(dark):
+    # the bar of a 7 drawn with a marker right along the top of a small picture, thicker than a sixth of it, longer
+    # than the paper window: taken to go on beyond the edge, it would be a block of ink and read as paper
+    picture = np.full((180, 180), 230.0)
+    bar, stem = np.zeros((180, 180), bool), np.zeros((180, 180), bool)
+    bar[:30, 30:150] = True
+    stem[30:170, 110:140] = True
+    picture[bar | stem] = 20
+    ink = ink_map(Image.fromarray((picture if dark else 255 - picture).astype(np.uint8)))
+    assert ink[bar].mean() > 0.9 and ink[stem].mean() > 0.9
+    assert not ink[~ndimage.binary_dilation(bar | stem, iterations=3)].any()
 
 
 @pytest.mark.parametrize("cover", [0.3, 0.7, 0.9])
