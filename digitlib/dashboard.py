@@ -3,7 +3,10 @@
 `DigitDashboard().widget` is the whole app; its state (strokes, model, current picture) lives on the object, and what
 it shows is computed by digitlib.view.
 Strokes are drawn on the canvas as they come; the reading happens once, when a stroke ends, from a clean
-rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The digit is shown
+rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The pointer is
+watched by ipyevents on a pad around the canvas, not by the canvas itself (ipycanvas sends every move, hovering
+included, 60 a second or more): its moves are throttled in the page to MOVE_MS apart, which is what lets one
+server keep up with a classroom drawing at once. The digit is shown
 first; the pictures that explain it follow, unless a newer stroke has made them stale.
 The kernel reads with ONNX Runtime (digitlib.onnx_model.OnnxPredictor) and never imports torch: a visitor's kernel
 stays small. Beside a single digit read, "Wrong? It is a ..." saves the drawing with the right label
@@ -21,6 +24,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import numpy as np
 from ipycanvas import Canvas, hold_canvas
+from ipyevents import Event
 
 from digitlib import corrections, ink, view
 from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
@@ -33,17 +37,22 @@ PEN = 18  # default pen width, canvas pixels
 PEN_RANGE = (4, 40)  # the pen widths offered, and allowed whatever the page sends
 MAX_STROKE_POINTS = 500  # a slow 8 s stroke at 60 events/s; points past it are dropped
 MAX_STROKES = 40  # strokes in one drawing; a number such as 2026 takes about 8
+MOVE_MS = 40  # the page sends the pointer's moves at most this often (and always its last one)
+POINTER_DOWN, POINTER_MOVE = ("mousedown", "touchstart"), ("mousemove", "touchmove")
+POINTER_UP = ("mouseup", "mouseleave", "touchend", "touchcancel")
 
 # The layout reflows by width: rows wrap instead of shrinking their controls, the canvas scales down to fit (its
-# aspect kept; ipycanvas maps pointer positions through the scaled size), and wide pictures shrink with it.
+# aspect kept; pointer positions are scaled by the size the pad is shown at), and wide pictures shrink with it.
 STYLE = """<style>
 .digit-app { font-family: system-ui, sans-serif; max-width: 100%; gap: 16px; }
 .digit-row { flex-flow: row wrap; align-items: flex-start; gap: 8px 24px; max-width: 100%; }
 .digit-row > *, .digit-tools > * { flex: 0 0 auto; max-width: 100%; margin: 0; }
 .digit-drawing { flex: 1 1 320px !important; max-width: 560px !important; min-width: 0; }
-/* an outline, not a border: the canvas's box is then its drawing area, which ipycanvas scales pointer positions by */
-.digit-canvas { width: 100%; max-width: 560px; height: auto; aspect-ratio: 2 / 1; outline: 2px solid #888;
-  outline-offset: -2px; border-radius: 6px; background: white; touch-action: none; cursor: crosshair; }
+/* the pad takes the pointer for the canvas in it; an outline, not a border: the pad's box is then the drawing area,
+   which pointer positions are scaled by */
+.digit-pad { width: 100%; max-width: 560px; aspect-ratio: 2 / 1; touch-action: none; cursor: crosshair; }
+.digit-canvas { width: 100%; height: auto; aspect-ratio: 2 / 1; outline: 2px solid #888; outline-offset: -2px;
+  border-radius: 6px; background: white; pointer-events: none; }
 .digit-tools { flex-flow: row wrap; align-items: center; gap: 6px 8px; margin-top: 8px; }
 .digit-tools .widget-button, .digit-tools .widget-upload { width: auto; min-width: 64px; height: 36px; }
 .digit-panel { display: flex; flex-direction: column; max-width: 100%; }
@@ -83,6 +92,21 @@ def canvas_point(x, y):
     if not (math.isfinite(x) and math.isfinite(y)):
         return None
     return min(max(x, 0.0), WIDTH), min(max(y, 0.0), HEIGHT)
+
+
+def pointer_point(event):
+    """The canvas point of an ipyevents pointer event (the pad's own pixels, scaled to the canvas's as it is shown:
+    the page may have scaled it down to fit); for touch, of the first finger, or the one just lifted. None if there
+    is none or it is not made of finite numbers."""
+    if event.get("event", "").startswith("touch"):
+        fingers = event.get("touches") or event.get("changedTouches") or [{}]
+        event = fingers[0] if isinstance(fingers, list) and isinstance(fingers[0], dict) else {}
+    try:
+        scale_x = WIDTH / float(event["boundingRectWidth"])
+        scale_y = HEIGHT / float(event["boundingRectHeight"])
+        return canvas_point(float(event["relativeX"]) * scale_x, float(event["relativeY"]) * scale_y)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
 
 
 def guarded(method):
@@ -138,14 +162,19 @@ class DigitDashboard:
         self.canvas = labelled(Canvas(width=WIDTH, height=HEIGHT), "digit-canvas")
         self.canvas.layout = widgets.Layout(width="100%", height="auto")  # scaled to fit; digit-canvas keeps 2:1
         self.canvas.on_client_ready(self.redraw)
-        self.canvas.on_mouse_down(self.stroke_start)
-        self.canvas.on_mouse_move(self.stroke_move)
-        self.canvas.on_mouse_up(self.stroke_end)
-        self.canvas.on_mouse_out(self.stroke_end)
-        self.canvas.on_touch_start(self.touch_start)
-        self.canvas.on_touch_move(self.touch_move)
-        self.canvas.on_touch_end(self.stroke_end)
-        self.canvas.on_touch_cancel(self.stroke_end)
+        self.pad = labelled(widgets.Box([self.canvas]), "digit-pad")
+        self.pointer = Event(
+            source=self.pad, watched_events=[*POINTER_DOWN, *POINTER_UP], prevent_default_action=True
+        )
+        self.moves = Event(
+            source=self.pad,
+            watched_events=list(POINTER_MOVE),
+            prevent_default_action=True,
+            throttle_or_debounce="throttle",
+            wait=MOVE_MS,
+        )
+        self.pointer.on_dom_event(self.pointer_event)
+        self.moves.on_dom_event(self.pointer_event)
 
         self.pen = labelled(
             widgets.IntSlider(PEN, *PEN_RANGE, description="Pen", layout=widgets.Layout(width="230px")),
@@ -185,7 +214,7 @@ class DigitDashboard:
         self.features = labelled(widgets.HTML(), "digit-features")
 
         tools = row([self.undo_button, self.clear_button, self.upload, self.pen, self.model], "digit-tools")
-        drawing = labelled(widgets.VBox([self.canvas, tools]), "digit-drawing")
+        drawing = labelled(widgets.VBox([self.pad, tools]), "digit-drawing")
         reading = labelled(panel("The network reads", self.digit, self.status, self.correct_box), "digit-reading")
         self.probabilities = panel("Probabilities", self.bars)
         self.seen_panel = panel(*view.SEEN, self.seen)
@@ -204,6 +233,20 @@ class DigitDashboard:
         self.show()
 
     # --- drawing (every value here comes from the page: checked, clamped and capped) -------------
+
+    @guarded
+    def pointer_event(self, event):
+        """A pen, mouse or finger going down, moving or lifting on the pad. A lift carries the last position: the
+        page may still be holding back the last move (throttled), which would then come after the lift."""
+        kind, point = event.get("event"), pointer_point(event)
+        if kind in POINTER_DOWN and point is not None:
+            self.stroke_start(*point)
+        elif kind in POINTER_MOVE and point is not None:
+            self.stroke_move(*point)
+        elif kind in POINTER_UP:
+            if point is not None:
+                self.stroke_move(*point)
+            self.stroke_end()
 
     @guarded
     def stroke_start(self, x, y):
@@ -231,23 +274,13 @@ class DigitDashboard:
         if not self.pen_down or point is None:
             return
         width, points = self.strokes[-1]
-        if len(points) >= MAX_STROKE_POINTS:
+        if len(points) >= MAX_STROKE_POINTS or point == points[-1]:
             return
         c = self.canvas
         with hold_canvas():
             c.stroke_style, c.line_width, c.line_cap, c.line_join = "black", width, "round", "round"
             c.stroke_line(*points[-1], *point)
         points.append(point)
-
-    @guarded
-    def touch_start(self, touches):
-        if touches:  # the first finger draws
-            self.stroke_start(*touches[0])
-
-    @guarded
-    def touch_move(self, touches):
-        if touches:
-            self.stroke_move(*touches[0])
 
     @guarded
     def stroke_end(self, *_):

@@ -152,9 +152,19 @@ def no_failed_callback(caplog, capfd):
     assert "dashboard callback failed" not in capfd.readouterr().err
 
 
-def page_sends(app, event, **content):
-    """A canvas event exactly as the page sends it, through ipycanvas' own handling."""
-    app.canvas._handle_frontend_event(app.canvas, {"event": event, **content}, [])
+def position(x, y, shown=(WIDTH, HEIGHT)):
+    """Where ipyevents says a point is: in the pad's pixels, as the page shows it (shown: its size there)."""
+    return {"relativeX": x, "relativeY": y, "boundingRectWidth": shown[0], "boundingRectHeight": shown[1]}
+
+
+def page_sends(app, event, x=None, y=None, touches=None, shown=(WIDTH, HEIGHT)):
+    """A pointer event as the page sends it (ipyevents' message), through ipyevents' own handling; a touch event's
+    touches are (x, y) points."""
+    content = {"event": event, **position(x, y, shown)}
+    if touches is not None:
+        content = {"event": event, "touches": [position(*t, shown) for t in touches], "changedTouches": []}
+    widget = app.moves if event.endswith("move") else app.pointer
+    widget._handle_mouse_msg(widget, content, [])
 
 
 def test_a_huge_pen_width_from_the_page_is_clamped(app):
@@ -165,51 +175,60 @@ def test_a_huge_pen_width_from_the_page_is_clamped(app):
 
 @pytest.mark.parametrize("x, y", [(float("nan"), 10), (10, float("inf")), ("ten", 10), (None, None), ([1], {})])
 def test_a_point_that_is_not_a_finite_number_is_ignored(app, no_failed_callback, x, y):
-    page_sends(app, "mouse_down", x=x, y=y)
-    page_sends(app, "mouse_move", x=x, y=y)
-    page_sends(app, "mouse_up", x=x, y=y)
+    page_sends(app, "mousedown", x=x, y=y)
+    page_sends(app, "mousemove", x=x, y=y)
+    page_sends(app, "mouseup", x=x, y=y)
     assert app.strokes == [] and "Something went wrong" not in app.status.value
 
 
 def test_points_off_the_canvas_are_clamped_to_its_edges(app, no_failed_callback):
-    page_sends(app, "mouse_down", x=-1e300, y=1e300)
-    page_sends(app, "mouse_move", x=1e300, y=-5)
-    page_sends(app, "mouse_up", x=0, y=0)
-    assert app.strokes == [(app.pen.value, [(0, HEIGHT), (WIDTH, 0)])]
+    page_sends(app, "mousedown", x=-1e300, y=1e300)
+    page_sends(app, "mousemove", x=1e300, y=-5)
+    page_sends(app, "mouseup", x=0, y=0)
+    assert app.strokes == [(app.pen.value, [(0, HEIGHT), (WIDTH, 0), (0, 0)])]
 
 
 def test_points_per_stroke_and_strokes_per_drawing_are_capped(app, no_failed_callback):
-    page_sends(app, "mouse_down", x=10, y=10)
+    page_sends(app, "mousedown", x=10, y=10)
     for i in range(10 * MAX_STROKE_POINTS):
-        page_sends(app, "mouse_move", x=10 + i % 500, y=10 + i % 250)
-    page_sends(app, "mouse_up", x=0, y=0)
+        page_sends(app, "mousemove", x=10 + i % 500, y=10 + i % 250)
+    page_sends(app, "mouseup", x=0, y=0)
     for _ in range(2 * MAX_STROKES):
-        page_sends(app, "mouse_down", x=100, y=100)
-        page_sends(app, "mouse_up", x=100, y=100)
+        page_sends(app, "mousedown", x=100, y=100)
+        page_sends(app, "mouseup", x=100, y=100)
     assert len(app.strokes[0][1]) == MAX_STROKE_POINTS and len(app.strokes) == MAX_STROKES
     assert "undo or clear" in app.status.value
 
 
 def test_an_empty_touch_list_is_ignored(app, no_failed_callback):
-    for event in ("touch_start", "touch_move", "touch_end", "touch_cancel"):
+    for event in ("touchstart", "touchmove", "touchend", "touchcancel"):
         page_sends(app, event, touches=[])
     assert app.strokes == [] and "Something went wrong" not in app.status.value
 
 
 def test_a_digit_drawn_by_touch_is_read(app, no_failed_callback):
     for points in strokes(7):
-        page_sends(app, "touch_start", touches=[{"x": points[0][0], "y": points[0][1]}])
+        page_sends(app, "touchstart", touches=[(points[0][0] / 2, points[0][1] / 2)], shown=(WIDTH / 2, HEIGHT / 2))
         for x, y in points[1:]:
-            page_sends(app, "touch_move", touches=[{"x": x, "y": y}])
-        page_sends(app, "touch_end", touches=[])
+            page_sends(app, "touchmove", touches=[(x / 2, y / 2)], shown=(WIDTH / 2, HEIGHT / 2))
+        page_sends(app, "touchend", touches=[])
     assert app.digit.value == "7"
 
 
+def test_the_lift_ends_the_stroke_where_it_is_and_a_move_held_back_until_after_it_is_ignored(app, no_failed_callback):
+    page_sends(app, "mousemove", x=5, y=5)  # hovering: nothing is drawn
+    page_sends(app, "mousedown", x=10, y=10)
+    page_sends(app, "mousemove", x=20, y=20)
+    page_sends(app, "mouseup", x=30, y=30)  # the page still holds the move to 30, 30 back (throttled)
+    page_sends(app, "mousemove", x=30, y=30)
+    assert app.strokes == [(app.pen.value, [(10, 10), (20, 20), (30, 30)])]
+
+
 def test_a_move_after_clear_in_mid_stroke_is_ignored(app, no_failed_callback):
-    page_sends(app, "mouse_down", x=10, y=10)
+    page_sends(app, "mousedown", x=10, y=10)
     app.clear()
-    page_sends(app, "mouse_move", x=20, y=20)
-    page_sends(app, "mouse_up", x=20, y=20)
+    page_sends(app, "mousemove", x=20, y=20)
+    page_sends(app, "mouseup", x=20, y=20)
     assert app.strokes == []
 
 

@@ -1,7 +1,7 @@
 """A dashboard page without a browser: what the page's scripts say to the server, over the kernel's websocket.
 
 Loads the page, asks for every widget's state in one message (as ipywidgets' manager does, over its control comm),
-sends the canvas's mouse events and button clicks, and watches the widgets' updates. The server's side of a visitor,
+sends the pointer's events (ipyevents', as the page's pad sends them) and button clicks, and watches the widgets' updates. The server's side of a visitor,
 at a fraction of a browser's CPU: for load tests and for many visitors at once (benchmarks/classroom.py,
 tests/browser/test_dashboard.py).
 """
@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1, serialize_msg_to_ws_v1
+
+from digitlib.dashboard import HEIGHT, MOVE_MS, WIDTH
 
 POINTER_S = 1 / 60  # a pointer reports its moves about 60 times a second
 CONTROL_PROTOCOL = "1.0.0"  # the version of ipywidgets' control comm that the page speaks
@@ -101,6 +103,15 @@ class Page:
     def find(self, css_class):
         return next(c for c, s in self.states.items() if css_class in s.get("_dom_classes", ()))
 
+    def watching(self, event):
+        """The ipyevents widget that watches the pointer's `event`."""
+        return next(c for c, s in self.states.items() if event in s.get("watched_events", ()))
+
+    def pointer(self, event, x, y):
+        """Send a pointer event as ipyevents does from the pad, shown at the canvas's own size."""
+        at = {"relativeX": float(x), "relativeY": float(y), "boundingRectWidth": WIDTH, "boundingRectHeight": HEIGHT}
+        return self.event(self.watching(event), {"event": event, **at})
+
     def event(self, comm, content):
         return self.send("comm_msg", {"comm_id": comm, "data": {"method": "custom", "content": content}})
 
@@ -130,18 +141,26 @@ async def open_page(url):
 
 async def draw(page, digit_strokes):
     """Draw strokes as a pointer does (60 moves a second), each after the reading of the one before; returns the
-    ms from the last release to the new probabilities."""
-    canvas, bars = page.find("digit-canvas"), page.find("digit-probabilities")
+    ms from the last release to the new probabilities. Moves are sent as the page's throttle sends them: at most
+    one each MOVE_MS, the latest one held back meanwhile, and sent after the release if it is still held."""
+    bars = page.find("digit-probabilities")
     for points in digit_strokes:
         moves = [p + (q - p) * t for p, q in zip(np.array(points[:-1]), np.array(points[1:])) for t in (0.5, 1)]
-        await page.event(canvas, {"event": "mouse_down", "x": points[0][0], "y": points[0][1]})
+        await page.pointer("mousedown", *points[0])
+        sent, held = time.monotonic(), None
         for x, y in moves:
             await asyncio.sleep(POINTER_S)
-            await page.event(canvas, {"event": "mouse_move", "x": float(x), "y": float(y)})
-            page.moves += 1
+            held = (x, y)
+            if time.monotonic() - sent >= MOVE_MS / 1000:
+                await page.pointer("mousemove", *held)
+                sent, held = time.monotonic(), None
+                page.moves += 1
         shown = page.next_change(bars)
         up = time.monotonic()
-        await page.event(canvas, {"event": "mouse_up", "x": points[-1][0], "y": points[-1][1]})
+        await page.pointer("mouseup", *points[-1])
+        if held is not None:
+            await page.pointer("mousemove", *held)
+            page.moves += 1
         latency = (await asyncio.wait_for(shown, 30) - up) * 1000
     return latency
 
