@@ -163,9 +163,7 @@ class DigitDashboard:
         self.canvas.layout = widgets.Layout(width="100%", height="auto")  # scaled to fit; digit-canvas keeps 2:1
         self.canvas.on_client_ready(self.redraw)
         self.pad = labelled(widgets.Box([self.canvas]), "digit-pad")
-        self.pointer = Event(
-            source=self.pad, watched_events=[*POINTER_DOWN, *POINTER_UP], prevent_default_action=True
-        )
+        self.pointer = Event(source=self.pad, watched_events=[*POINTER_DOWN, *POINTER_UP], prevent_default_action=True)
         self.moves = Event(
             source=self.pad,
             watched_events=list(POINTER_MOVE),

@@ -1,9 +1,9 @@
 """A dashboard page without a browser: what the page's scripts say to the server, over the kernel's websocket.
 
 Loads the page, asks for every widget's state in one message (as ipywidgets' manager does, over its control comm),
-sends the pointer's events (ipyevents', as the page's pad sends them) and button clicks, and watches the widgets' updates. The server's side of a visitor,
-at a fraction of a browser's CPU: for load tests and for many visitors at once (benchmarks/classroom.py,
-tests/browser/test_dashboard.py).
+sends the pointer's events (ipyevents', as the page's pad sends them) and button clicks, and watches the widgets'
+updates. The server's side of a visitor, at a fraction of a browser's CPU: for load tests and for many visitors at
+once (benchmarks/classroom.py, tests/browser/test_dashboard.py).
 """
 
 import asyncio
