@@ -274,16 +274,17 @@ class DigitDashboard:
         width, points = self.strokes[-1]
         if len(points) >= MAX_STROKE_POINTS or point == points[-1]:
             return
-        c = self.canvas
-        with hold_canvas():
-            c.stroke_style, c.line_width, c.line_cap, c.line_join = "black", width, "round", "round"
-            c.stroke_line(*points[-1], *point)
         points.append(point)
+        with hold_canvas():
+            paint(self.canvas, width, points, len(points) - 1)
 
     @guarded
     def stroke_end(self, *_):
         if self.pen_down:
             self.pen_down = False
+            width, points = self.strokes[-1]
+            with hold_canvas():
+                paint(self.canvas, width, points, len(points))
             self.show()
 
     @guarded
@@ -298,12 +299,11 @@ class DigitDashboard:
                 shown = self.picture.convert("RGBA")
                 shown.thumbnail((WIDTH, HEIGHT))
                 c.put_image_data(np.asarray(shown), (WIDTH - shown.width) // 2, (HEIGHT - shown.height) // 2)
-            c.stroke_style, c.fill_style, c.line_cap, c.line_join = "black", "black", "round", "round"
+            c.fill_style = "black"
             for width, points in self.strokes:
-                c.line_width = width
                 c.fill_circle(*points[0], width / 2)
-                if len(points) > 1:
-                    c.stroke_lines(points)
+                for k in range(1, len(points) + 1):
+                    paint(c, width, points, k)
 
     def render(self):
         """The strokes as drawn, black on a transparent picture (digitlib.ink.render)."""
@@ -434,6 +434,19 @@ class DigitDashboard:
             if generation != self.generation:
                 return
             widget.value = make()
+
+
+def paint(canvas, width, points, k):
+    """Paint the piece of a stroke that its point k adds, smoothed: from the middle of the two points before it to
+    the middle of point k and the one before, bent by that one (a quadratic curve); k == len(points) paints the end,
+    up to the last point. Points come 40 ms apart (MOVE_MS): joined straight, a fast curve would show corners."""
+    a, b = points[max(k - 2, 0)], points[k - 1]
+    end = points[k] if k < len(points) else b
+    canvas.stroke_style, canvas.line_width, canvas.line_cap = "black", width, "round"
+    canvas.begin_path()
+    canvas.move_to((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+    canvas.quadratic_curve_to(*b, (b[0] + end[0]) / 2, (b[1] + end[1]) / 2)
+    canvas.stroke()
 
 
 def later(callback, *args):
