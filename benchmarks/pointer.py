@@ -1,9 +1,10 @@
 """What one pointer move costs the server: CPU milliseconds per move in the Voila server, the kernel and the page.
 
-Voila serves notebooks/06_dashboard.ipynb; one light page (tests/browser/pages.py) draws long strokes at 60 moves a
-second, then the same strokes with two moves each; the difference in CPU seconds, divided by the difference in moves,
-is the cost of one move (the readings after each stroke cancel out). The page runs in this process: its figure is
-what a page's messages cost to make and read here, not what a browser spends.
+Voila serves notebooks/06_dashboard.ipynb; one light page (tests/browser/pages.py) draws loops at 60 moves a second,
+then the same loops with a sixth of the moves; the difference in CPU seconds, divided by the difference in moves, is
+the cost of one move (the readings after each stroke, of the same 0, cancel out; a stroke of two moves is a dash,
+which costs more to read). Moves are sent as the page's throttle sends them (digitlib.dashboard.MOVE_MS). The page
+runs in this process: its figure is what a page's messages cost to make and read here, not what a browser spends.
 
     .venv/bin/python benchmarks/pointer.py [--moves 150] [--strokes 4] [-- VOILA_OPTION ...]
 """
@@ -36,6 +37,8 @@ def loop_stroke(moves):
 async def measure(url, server, moves, strokes):
     """{name: CPU seconds} and moves sent and messages received for `strokes` strokes of about `moves` moves."""
     page = await open_page(url)
+    await draw(page, [loop_stroke(moves)])  # a fresh kernel's first reading loads what it reads with: not a move's
+    await asyncio.sleep(0.5)
     watched = {"server": [psutil.Process(server.pid)], "kernel": kernels(server)}
     before = {name: [cpu_seconds(p) for p in ps] for name, ps in watched.items()}
     client, sent, received = time.process_time(), page.moves, page.received
@@ -59,7 +62,9 @@ def main():
         # a pool of one kernel, which the page takes; the refill waits until the run is over
         with serve_dashboard(Path(tmp) / "voila.log", "--VoilaKernelManager.fill_delay=600", *args.options) as server:
             long_cpu, long_moves, long_received = asyncio.run(measure(server.url, server, args.moves, args.strokes))
-            short_cpu, short_moves, short_received = asyncio.run(measure(server.url, server, 2, args.strokes))
+            short_cpu, short_moves, short_received = asyncio.run(
+                measure(server.url, server, args.moves // 6, args.strokes)
+            )
     moves = long_moves - short_moves
     figures = {
         "moves": moves,

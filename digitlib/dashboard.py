@@ -3,11 +3,11 @@
 `DigitDashboard().widget` is the whole app; its state (strokes, model, current picture) lives on the object, and what
 it shows is computed by digitlib.view.
 Strokes are drawn on the canvas as they come; the reading happens once, when a stroke ends, from a clean
-rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The pointer is
-watched by ipyevents on a pad around the canvas, not by the canvas itself (ipycanvas sends every move, hovering
-included, 60 a second or more): its moves are throttled in the page to MOVE_MS apart, which is what lets one
-server keep up with a classroom drawing at once. The digit is shown
+rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The digit is shown
 first; the pictures that explain it follow, unless a newer stroke has made them stale.
+The pointer is watched by ipyevents on a pad around the canvas, not by the canvas itself (ipycanvas sends every
+move, hovering included, 60 a second or more): its moves are throttled in the page to MOVE_MS apart, which is what
+lets one server keep up with a classroom drawing at once.
 The kernel reads with ONNX Runtime (digitlib.onnx_model.OnnxPredictor) and never imports torch: a visitor's kernel
 stays small. Beside a single digit read, "Wrong? It is a ..." saves the drawing with the right label
 (digitlib.corrections), unless the server's environment has DIGITLIB_CORRECTIONS=off.
