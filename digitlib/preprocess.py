@@ -91,10 +91,11 @@ def paper_light(gray, dark_ink, size=None):
         (ndimage.grey_dilation, ndimage.grey_erosion) if dark_ink else (ndimage.grey_erosion, ndimage.grey_dilation)
     )
     shade = np.percentile(border(gray), SHADE if dark_ink else 100 - SHADE)
-    inky = gray < (gray.min() + shade) / 2 if dark_ink else gray > (gray.max() + shade) / 2
+    middle = (gray.min() if dark_ink else gray.max()) / 2 + shade / 2
     margin = size // 2
-    padded = np.pad(np.where(inky, shade, gray), margin, mode="edge")
-    padded[margin:-margin, margin:-margin] = gray
+    padded = np.pad(gray, margin, mode="edge")
+    for beyond in (padded[:margin], padded[-margin:], padded[:, :margin], padded[:, -margin:]):  # views: set in place
+        beyond[beyond < middle if dark_ink else beyond > middle] = shade
     light = first(padded, size=size, mode="nearest")
     if light.min() != light.max():
         light = second(light, size=size, mode="nearest")
