@@ -85,7 +85,8 @@ class ConvNet(nn.Module):
 
     stages: channels of the convs in each stage, e.g. ((32,), (64, 64)).
     stem_stride=2 makes the very first conv a strided 5x5 that downsamples in place of the first pool.
-    pool_first=True pools each stage's last conv before its batch norm and activation: a quarter of their work.
+    strided=True downsamples every later stage by making its first conv stride 2, in place of the pool after it: a
+    quarter of the work for that conv and everything after it in the stage, and no pooling to do.
     """
 
     kind = "cnn"
@@ -98,32 +99,24 @@ class ConvNet(nn.Module):
         batchnorm=False,
         act="leaky_relu",
         stem_stride=1,
-        pool_first=False,
+        strided=False,
     ):
         super().__init__()
         layers, width = [Normalize()], 1
         for i, stage in enumerate(stages):
-            pool = not (i == 0 and stem_stride > 1)
+            pool = not strided and not (i == 0 and stem_stride > 1)
             for j, channels in enumerate(stage):
                 stem = i == j == 0 and stem_stride > 1
                 kernel = 5 if stem else 3
+                stride = stem_stride if stem else 2 if strided and j == 0 else 1
                 layers.append(
-                    nn.Conv2d(
-                        width,
-                        channels,
-                        kernel,
-                        stride=stem_stride if stem else 1,
-                        padding=kernel // 2,
-                        bias=not batchnorm,
-                    )
+                    nn.Conv2d(width, channels, kernel, stride=stride, padding=kernel // 2, bias=not batchnorm)
                 )
-                if pool and pool_first and j == len(stage) - 1:
-                    layers.append(nn.MaxPool2d(2))
                 if batchnorm:
                     layers.append(nn.BatchNorm2d(channels))
                 layers.append(activation(act))
                 width = channels
-            if pool and not pool_first:
+            if pool:
                 layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
         with torch.no_grad():  # flattened size, whatever the stages
@@ -193,17 +186,25 @@ VARIANTS = {
         ),
         Variant(
             "fast",
-            "Strided 16-32-64 CNN with batch norm: 99% in one CPU epoch",
+            "All-strided 16-32-64-128 CNN with batch norm: 99% in one CPU epoch",
             "ConvNet",
-            dict(stages=((16,), (32,), (64,)), hidden=(), dropout=0.0, batchnorm=True, act="relu", stem_stride=2),
-            Recipe(epochs=1, batch_size=128, lr=3e-2, label_smoothing=0.1, channels_last=True),
+            dict(
+                stages=((16,), (32,), (64,), (128,)),
+                hidden=(),
+                dropout=0.0,
+                batchnorm=True,
+                act="relu",
+                stem_stride=2,
+                strided=True,
+            ),
+            Recipe(epochs=1, batch_size=128, lr=4e-2, label_smoothing=0.1, channels_last=True),
         ),
         Variant(
             "best",
             "VGG-style 32-64x2-128x2 CNN, batch norm, affine augmentation",
             "ConvNet",
             dict(stages=((32,), (64, 64), (128, 128)), hidden=(256,), dropout=0.3, batchnorm=True, act="relu"),
-            Recipe(epochs=20, lr=3e-3, label_smoothing=0.1, augment=AFFINE),
+            Recipe(epochs=12, lr=3e-3, label_smoothing=0.1, augment=AFFINE),
         ),
     ]
 }

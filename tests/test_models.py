@@ -37,3 +37,12 @@ def test_conv_variants_have_the_advertised_number_of_conv_layers():
 def test_unknown_model_names_list_the_known_ones():
     with pytest.raises(DigitlibError, match="unknown model 'resnet'.*best"):
         variant("resnet")
+
+
+def test_a_strided_net_downsamples_with_its_convs_and_never_pools():
+    v = VARIANTS["fast"]
+    model = build(v.arch, v.args)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.stride for c in convs] == [(2, 2)] * 4 and [c.kernel_size[0] for c in convs] == [5, 3, 3, 3]
+    assert not any(isinstance(m, torch.nn.MaxPool2d) for m in model.modules())
+    assert model.features(torch.zeros(2, 1, 28, 28)).shape == (2, 128, 2, 2)  # 28 -> 14 -> 7 -> 4 -> 2
