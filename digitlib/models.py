@@ -85,8 +85,8 @@ class ConvNet(nn.Module):
 
     stages: channels of the convs in each stage, e.g. ((32,), (64, 64)).
     stem_stride=2 makes the very first conv a strided 5x5 that downsamples in place of the first pool.
-    strided=True downsamples every later stage by making its first conv stride 2, in place of the pool after it: a
-    quarter of the work for that conv and everything after it in the stage, and no pooling to do.
+    strided=True makes every stage's first conv stride 2 in place of the pool after the stage: a quarter of the work
+    for that conv and everything after it in the stage, and no pooling to do.
     """
 
     kind = "cnn"
