@@ -15,6 +15,9 @@ from strokes import strokes
 from digitlib import corrections
 from digitlib.constants import ROOT, WEIGHTS_DIR
 from digitlib.dashboard import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH, DigitDashboard, dashboard
+from digitlib.models import VARIANTS
+
+FAST_CONVS = sum(len(stage) for stage in VARIANTS["fast"].args["stages"])  # a picture of each conv layer's maps
 
 
 @pytest.fixture
@@ -42,7 +45,7 @@ def test_a_new_app_invites_drawing_and_hides_the_empty_views(app):
 def test_each_stroke_end_updates_the_reading(app):
     draw(app, strokes(7))
     assert app.digit.value == "7" and not hidden(app.probabilities) and not hidden(app.seen_panel)
-    assert app.seen.value and app.heat.value and app.features.value.count("<img") == 3
+    assert app.seen.value and app.heat.value and app.features.value.count("<img") == FAST_CONVS
 
 
 def test_status_and_bars_show_the_same_confidence(app):
@@ -277,7 +280,7 @@ def test_the_explanation_follows_the_reading_on_the_event_loop(app):
         return shown_first, app.features.value
 
     (digit, features_before), features_after = asyncio.run(stroke_then_wait())
-    assert digit == "1" and features_before == "" and features_after.count("<img") == 3
+    assert digit == "1" and features_before == "" and features_after.count("<img") == FAST_CONVS
 
 
 def test_a_correction_saves_the_drawing_with_the_label_chosen_and_says_so(app):
