@@ -4,6 +4,7 @@ Each sweep's results (histories, parameters, time, validation accuracy) are kept
 so a notebook can show them in seconds; run_sweep() reproduces them. Choices are made on the validation split.
 """
 
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -12,10 +13,11 @@ import torch
 from digitlib import weights
 from digitlib.augment import random_affine
 from digitlib.constants import WEIGHTS_DIR
-from digitlib.data import load_mnist
+from digitlib.data import data_checksum, load_mnist
+from digitlib.device import pick_device, pick_precision
 from digitlib.errors import DigitlibError
 from digitlib.infer import evaluate
-from digitlib.models import AFFINE, SHIFT, Recipe, build, count_params
+from digitlib.models import AFFINE, SHIFT, Recipe, build, count_params, variant
 from digitlib.train import fit
 
 SWEEPS_DIR = WEIGHTS_DIR / "sweeps"
@@ -30,6 +32,7 @@ class Trial:
     arch: str
     args: dict
     recipe: Recipe = field(default_factory=Recipe)
+    same_as: str | None = None  # a shipped variant trained exactly like this trial, whose run it can reuse
 
 
 # The stored fc results were trained in float32 in the default layout, before mixed precision: a rerun repeats that.
@@ -51,12 +54,15 @@ def fc_trials():
 
 
 def augment_trials():
-    """The 2-conv CNN (cnn2) trained 8 epochs with no augmentation, random shifts, and shifts, rotation and scale, in
+    """cnn2 by its recipe (8 epochs, no augmentation), then with random shifts, and with shifts, rotation and scale, in
     the fastest precision the machine has (bf16 on the CPU the stored results come from)."""
-    args = dict(stages=((32,), (64,)), hidden=(128,))
+    cnn2 = variant("cnn2")
     return [
-        Trial("augmentation", label, "ConvNet", args, Recipe(augment=augment))
-        for label, augment in [("none", None), ("shift", SHIFT), ("affine", AFFINE)]
+        Trial("augmentation", "none", cnn2.arch, cnn2.args, cnn2.recipe, same_as="cnn2"),
+        *[
+            Trial("augmentation", label, cnn2.arch, cnn2.args, replace(cnn2.recipe, augment=augment))
+            for label, augment in [("shift", SHIFT), ("affine", AFFINE)]
+        ],
     ]
 
 
@@ -67,8 +73,45 @@ def sweep_path(name, folder=SWEEPS_DIR):
     return Path(folder) / f"{name}.json"
 
 
-def run_sweep(name, *, seed=0, out=SWEEPS_DIR, epochs=None, limit=None, max_batches=None, progress=True):
+def as_json(x):
+    return json.loads(json.dumps(x))
+
+
+def earlier_run(trial, recipe, seed, folder=WEIGHTS_DIR):
+    """(model, history) of the shipped variant trial.same_as when it was trained exactly as the trial would be (same
+    architecture, arguments, recipe, seed, data, device and precision; not a smoke run), else None.
+
+    Notebook 03 retrains cnn2 just before the augment sweep, whose "none" trial is the same run: it is not repeated.
+    """
+    if not trial.same_as:
+        return None
+    try:
+        meta = weights.read_meta(trial.same_as, folder)
+        device = pick_device()
+        wanted = dict(
+            arch=trial.arch,
+            args=as_json(trial.args),
+            recipe=as_json(recipe.to_dict()),
+            seed=seed,
+            data_md5=data_checksum(),
+            device=str(device),
+            precision=pick_precision(device, recipe.precision),
+            smoke=False,
+        )
+        if any(meta.get(k) != v for k, v in wanted.items()):
+            return None
+        return weights.load(trial.same_as, folder), meta["history"]
+    except DigitlibError:  # missing or unreadable: train it
+        return None
+
+
+def run_sweep(
+    name, *, seed=0, out=SWEEPS_DIR, epochs=None, limit=None, max_batches=None, progress=True, shipped=WEIGHTS_DIR
+):
     """Train every trial of a sweep and write out/NAME.json; returns its results (a list of dicts) as stored.
+
+    A trial that is a shipped variant's exact run (Trial.same_as, found in `shipped`) reuses that run's weights and
+    history instead of training again.
 
     Besides plain validation accuracy each model is scored on a distorted copy of the validation split
     (random rotation, scale and shift, the same copy for every model): how much it relies on MNIST's centring.
@@ -81,10 +124,18 @@ def run_sweep(name, *, seed=0, out=SWEEPS_DIR, epochs=None, limit=None, max_batc
     for trial in SWEEPS[name]():
         if progress:
             print(f"{trial.group}: {trial.label}")
-        torch.manual_seed(seed)
-        model = build(trial.arch, trial.args)
         recipe = replace(trial.recipe, epochs=epochs) if epochs else trial.recipe
-        history = fit(model, recipe, train_data, (x_val, y_val), seed=seed, max_batches=max_batches, progress=progress)
+        reused = None if limit or max_batches else earlier_run(trial, recipe, seed, shipped)
+        if reused:
+            model, history = reused
+            if progress:
+                print(f"the same run as {trial.same_as}, just trained: its weights are used")
+        else:
+            torch.manual_seed(seed)
+            model = build(trial.arch, trial.args)
+            history = fit(
+                model, recipe, train_data, (x_val, y_val), seed=seed, max_batches=max_batches, progress=progress
+            )
         results.append(
             dict(
                 group=trial.group,
@@ -94,7 +145,7 @@ def run_sweep(name, *, seed=0, out=SWEEPS_DIR, epochs=None, limit=None, max_batc
                 recipe=recipe.to_dict(),
                 params=count_params(model),
                 train_seconds=round(sum(h["seconds"] for h in history), 2),
-                val_accuracy=history[-1]["val_accuracy"],
+                val_accuracy=evaluate(model, x_val, y_val)[1],  # in float32, as the history's may not be
                 val_accuracy_distorted=evaluate(model, x_distorted, y_val)[1],
                 history=history,
             )

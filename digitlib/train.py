@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from digitlib import __version__, weights
+from digitlib.answers import accuracy
 from digitlib.augment import distort
 from digitlib.calibration import fit_temperature
 from digitlib.constants import WEIGHTS_DIR
@@ -132,7 +133,8 @@ def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=
             if step % 20 == 0 or step == steps - 1:
                 bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.4f}")
         seconds = time.perf_counter() - start
-        val_loss, val_accuracy = evaluate(model, x_val, y_val, device)
+        with autocast(device, precision):  # scored in the training precision: in bf16 at half the time of float32
+            val_loss, val_accuracy = evaluate(model, x_val, y_val, device)
         history.append(
             dict(
                 epoch=epoch + 1,
@@ -204,6 +206,7 @@ def train_variant(
         progress=progress,
     )
     x_test, y_test = load_mnist("test", limit=limit)
+    val_logits = predict_logits(model, x_val, device)  # in float32, as the model is used
     meta = dict(
         name=name,
         description=v.description,
@@ -218,9 +221,9 @@ def train_variant(
         device=str(device),
         precision=pick_precision(device, recipe.precision),
         torch_threads=torch.get_num_threads(),
-        val_accuracy=history[-1]["val_accuracy"],
+        val_accuracy=accuracy(val_logits.argmax(1), y_val),
         test_accuracy=evaluate(model, x_test, y_test, device)[1],
-        temperature=fit_temperature(predict_logits(model, x_val, device), y_val),
+        temperature=fit_temperature(val_logits, y_val),
         digitlib_version=__version__,
         data_md5=data_checksum(),
         smoke=bool(limit or max_batches),

@@ -1,9 +1,14 @@
 import json
+from dataclasses import replace
 
 import pytest
+import torch
 
 from digitlib.errors import DigitlibError
-from digitlib.sweeps import SWEEPS, load_sweep, run_sweep
+from digitlib.models import variant
+from digitlib.sweeps import SWEEPS, earlier_run, load_sweep, run_sweep
+from digitlib.train import train_variant
+from digitlib.weights import load
 
 
 def test_a_short_sweep_writes_its_results_and_reads_them_back(tmp_path):
@@ -31,3 +36,21 @@ def test_missing_or_unknown_sweeps_say_how_to_make_them(tmp_path):
         load_sweep("fc", tmp_path)
     with pytest.raises(DigitlibError, match="unknown sweep 'nope'"):
         run_sweep("nope")
+
+
+def test_a_trial_that_is_a_shipped_variants_exact_run_reuses_it(tmp_path):
+    none = next(t for t in SWEEPS["augment"]() if t.same_as)
+    assert none.same_as == "cnn2" and none.recipe == variant("cnn2").recipe and none.args == variant("cnn2").args
+    train_variant("cnn2", out=tmp_path, limit=256, max_batches=2, progress=False)
+    assert earlier_run(none, none.recipe, 0, tmp_path) is None  # a smoke run is never reused
+    meta_path = tmp_path / "cnn2.json"
+    meta = json.loads(meta_path.read_text())
+    meta_path.write_text(json.dumps({**meta, "smoke": False}))  # as a full run would have written it
+    model, history = earlier_run(none, none.recipe, 0, tmp_path)
+    shipped = load("cnn2", tmp_path)
+    assert history == meta["history"] and all(
+        torch.equal(a, b) for a, b in zip(model.state_dict().values(), shipped.state_dict().values())
+    )
+    assert earlier_run(none, none.recipe, 1, tmp_path) is None  # another seed
+    assert earlier_run(none, replace(none.recipe, epochs=2), 0, tmp_path) is None  # another recipe
+    assert earlier_run(none, none.recipe, 0, tmp_path / "nowhere") is None
