@@ -8,23 +8,13 @@ from torch import nn
 from digitlib.constants import IMAGE_SIZE
 from digitlib.explain_np import most_active  # noqa: F401 -- numpy only, shared with the dashboard
 from digitlib.infer import predict_logits
+from digitlib.models import conv_outputs
 
 
 def first_filters(model):
     """The first conv layer's kernels [C, 1, k, k], or None for a model without conv layers."""
     conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
     return None if conv is None else conv.weight.detach()
-
-
-def conv_outputs(model):
-    """For each conv layer of model, the module whose output the next layer sees: its activation (past any batch
-    norm), else the conv itself."""
-    modules = list(model.modules())
-    return [
-        next((n for n in modules[i + 1 :] if isinstance(n, (nn.ReLU, nn.LeakyReLU))), m)
-        for i, m in enumerate(modules)
-        if isinstance(m, nn.Conv2d)
-    ]
 
 
 def feature_maps(model, x):

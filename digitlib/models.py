@@ -223,5 +223,16 @@ def build(arch, args):
     return ARCHITECTURES[arch](**args)
 
 
+def conv_outputs(model):
+    """For each conv layer of model, the module whose output is its feature map, as the next layer sees it: the
+    activation after it (past any batch norm), else the conv itself. Empty for a model without conv layers."""
+    modules = list(model.modules())
+    return [
+        next((n for n in modules[i + 1 :] if isinstance(n, (nn.ReLU, nn.LeakyReLU))), m)
+        for i, m in enumerate(modules)
+        if isinstance(m, nn.Conv2d)
+    ]
+
+
 def count_params(model):
     return sum(p.numel() for p in model.parameters())

@@ -12,23 +12,11 @@ from torch import nn
 from digitlib import weights
 from digitlib.constants import IMAGE_SIZE, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
+from digitlib.models import conv_outputs
 from digitlib.onnx_model import INPUT, LOGITS, MAPS, NAME_KEY, SHA256_KEY, TEMPERATURE_KEY, file_sha256, onnx_path
 
 OPSET = 17
 TOLERANCE = 1e-4  # largest difference in logits between ONNX Runtime and PyTorch that an export may show
-
-
-def conv_activations(model):
-    """The module after each conv whose output is its feature map: the next activation, past any batch norm.
-
-    The same layers as digitlib.explain.feature_maps hooks; empty for a model without conv layers.
-    """
-    modules = list(model.modules())
-    return [
-        next((n for n in modules[i + 1 :] if isinstance(n, (nn.ReLU, nn.LeakyReLU))), m)
-        for i, m in enumerate(modules)
-        if isinstance(m, nn.Conv2d)
-    ]
 
 
 class WithMaps(nn.Module):
@@ -37,7 +25,7 @@ class WithMaps(nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model
-        self.layers = conv_activations(model)
+        self.layers = conv_outputs(model)  # as digitlib.explain.feature_maps hooks
 
     def forward(self, x):
         maps = []
