@@ -1,5 +1,8 @@
 """Training-time distortions, drawn per image and applied to a whole batch [N, 1, 28, 28] at once.
 
+The random numbers come from a CPU generator, so a seed gives the same distortions on any device; the images may be
+on any device.
+
 Each imitates something real input does that MNIST lacks: slanted and stretched writing (affine), a hand's wobble
 (elastic), pens of other widths (stroke), blur from a camera or a scan, and uneven pressure on the pen (pressure).
 """
@@ -55,7 +58,7 @@ def random_affine(x, augment, generator):
     if augment.elastic:  # a smooth random displacement of up to `elastic` pixels (grid units are half the side)
         field = smooth_noise(n, 2, x.shape[2:], generator) * 2 - 1
         grid = grid + field.permute(0, 2, 3, 1) * (2 * augment.elastic / x.shape[-1])
-    return resample(x, grid)
+    return resample(x, grid.to(x.device))
 
 
 def dilate(x):
@@ -66,7 +69,7 @@ def dilate(x):
 def restroke(x, chance, generator):
     """Strokes a pixel thicker (grey dilation) or thinner (half an erosion: a whole one erases a thin 1) in a `chance`
     fraction of the images each."""
-    pick = torch.rand(len(x), generator=generator)[:, None, None, None]
+    pick = torch.rand(len(x), generator=generator).to(x.device)[:, None, None, None]
     thicker = dilate(x)
     thinner = (x - F.max_pool2d(-x, 3, stride=1, padding=1)) / 2
     return torch.where(pick < chance, thicker, torch.where(pick > 1 - chance, thinner, x))
@@ -74,13 +77,13 @@ def restroke(x, chance, generator):
 
 def blur(x, sigma, generator):
     """Each image blurred by its own amount, up to a Gaussian of `sigma` pixels."""
-    amount = torch.rand(len(x), generator=generator)[:, None, None, None]
+    amount = torch.rand(len(x), generator=generator).to(x.device)[:, None, None, None]
     return torch.lerp(x, TF.gaussian_blur(x, kernel_size=[5, 5], sigma=[sigma, sigma]), amount)
 
 
 def pressure(x, low, generator):
     """Ink fading smoothly across each image to as little as `low` of its strength: a pencil pressed unevenly."""
-    field = smooth_noise(len(x), 1, x.shape[2:], generator)
+    field = smooth_noise(len(x), 1, x.shape[2:], generator).to(x.device)
     lo, hi = field.amin((2, 3), keepdim=True), field.amax((2, 3), keepdim=True)
     return x * (low + (1 - low) * (field - lo) / (hi - lo + 1e-6))
 

@@ -78,6 +78,7 @@ def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)  # shuffling and augmentation
     (x_train, y_train), (x_val, y_val) = train_data, val_data
+    x_train, y_train = x_train.to(device), y_train.to(device)  # held on the device: no copy per batch on a GPU
     model.to(device, memory_format=torch.channels_last if channels_last(recipe, precision) else torch.preserve_format)
     steps = math.ceil(len(x_train) / recipe.batch_size)
     if max_batches:
@@ -109,8 +110,9 @@ def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=
 
     for epoch in range(len(history), recipe.epochs):
         model.train()
-        order = torch.randperm(len(x_train), generator=generator)
-        loss_sum, correct, seen = torch.zeros(()), torch.zeros((), dtype=torch.long), 0
+        order = torch.randperm(len(x_train), generator=generator).to(device)
+        # summed on the device, read every 20 steps: a GPU is not made to wait on every step
+        loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), dtype=torch.long, device=device), 0
         bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{recipe.epochs}", disable=not progress, leave=False)
         start = time.perf_counter()
         for step in bar:
@@ -118,7 +120,6 @@ def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=
             x, y = x_train[idx], y_train[idx]
             if recipe.augment:
                 x = distort(x, recipe.augment, generator)
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             with autocast(device, precision):
                 logits = model(x)
                 loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
@@ -127,11 +128,13 @@ def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
-            loss_sum += loss.detach().cpu() * len(y)
-            correct += (logits.argmax(1) == y).sum().cpu()
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.argmax(1) == y).sum()
             seen += len(y)
-            if step % 20 == 0 or step == steps - 1:
+            if progress and (step % 20 == 0 or step == steps - 1):
                 bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.4f}")
+        if device.type == "cuda":
+            torch.cuda.synchronize()  # the GPU's time, not only the time to queue its work
         seconds = time.perf_counter() - start
         with autocast(device, precision):  # scored in the training precision: in bf16 at half the time of float32
             val_loss, val_accuracy = evaluate(model, x_val, y_val, device)
