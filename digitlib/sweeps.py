@@ -81,7 +81,7 @@ def earlier_run(trial, recipe, seed, folder=WEIGHTS_DIR):
     """(model, history) of the shipped variant trial.same_as when it was trained exactly as the trial would be (same
     architecture, arguments, recipe, seed, data, device and precision; not a smoke run), else None.
 
-    Notebook 03 retrains cnn2 just before the augment sweep, whose "none" trial is the same run: it is not repeated.
+    Notebook 03 retrains cnn2 before the augment sweep, whose "none" trial is the same run: it is not repeated.
     """
     if not trial.same_as:
         return None
@@ -129,7 +129,7 @@ def run_sweep(
         if reused:
             model, history = reused
             if progress:
-                print(f"the same run as {trial.same_as}, just trained: its weights are used")
+                print(f"the same run as {trial.same_as}'s weights: they are scored, not trained again")
         else:
             torch.manual_seed(seed)
             model = build(trial.arch, trial.args)
