@@ -54,7 +54,7 @@ def fc_trials():
 
 
 def augment_trials():
-    """cnn2 by its recipe (8 epochs, no augmentation), then with random shifts, and with shifts, rotation and scale, in
+    """cnn2 by its recipe (6 epochs, no augmentation), then with random shifts, and with shifts, rotation and scale, in
     the fastest precision the machine has (bf16 on the CPU the stored results come from)."""
     cnn2 = variant("cnn2")
     return [
