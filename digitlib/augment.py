@@ -19,6 +19,11 @@ def uniform(n, low, high, generator):
     return low + (high - low) * torch.rand(n, generator=generator)
 
 
+def per_image(x, generator):
+    """One number in [0, 1) for each image of a batch x [N, ...], shaped [N, 1, 1, 1] on x's device."""
+    return torch.rand(len(x), generator=generator).to(x.device)[:, None, None, None]
+
+
 def smooth_noise(n, channels, size, generator, knots=4):
     """Random fields [n, channels, *size] in [0, 1] that vary smoothly: noise on a knots x knots grid, upsampled."""
     noise = torch.rand(n, channels, knots, knots, generator=generator)
@@ -69,7 +74,7 @@ def dilate(x):
 def restroke(x, chance, generator):
     """Strokes a pixel thicker (grey dilation) or thinner (half an erosion: a whole one erases a thin 1) in a `chance`
     fraction of the images each."""
-    pick = torch.rand(len(x), generator=generator).to(x.device)[:, None, None, None]
+    pick = per_image(x, generator)
     thicker = dilate(x)
     thinner = (x - F.max_pool2d(-x, 3, stride=1, padding=1)) / 2
     return torch.where(pick < chance, thicker, torch.where(pick > 1 - chance, thinner, x))
@@ -77,7 +82,7 @@ def restroke(x, chance, generator):
 
 def blur(x, sigma, generator):
     """Each image blurred by its own amount, up to a Gaussian of `sigma` pixels."""
-    amount = torch.rand(len(x), generator=generator).to(x.device)[:, None, None, None]
+    amount = per_image(x, generator)
     return torch.lerp(x, TF.gaussian_blur(x, kernel_size=[5, 5], sigma=[sigma, sigma]), amount)
 
 

@@ -129,7 +129,7 @@ def run_sweep(
         if reused:
             model, history = reused
             if progress:
-                print(f"the same run as {trial.same_as}'s weights: they are scored, not trained again")
+                print(f"the same run as {trial.same_as}: its weights are scored, not trained again")
         else:
             torch.manual_seed(seed)
             model = build(trial.arch, trial.args)
