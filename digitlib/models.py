@@ -40,6 +40,7 @@ class Recipe:
     augment: Augment | None = None
     channels_last: bool | None = None  # NHWC memory layout; None: where it pays (with bf16 or fp16, see train.fit)
     precision: str = "auto"  # "bf16", "fp16", "fp32", or "auto": the fastest the device has (device.pick_precision)
+    clean_epochs: int = 0  # the last epochs see the digits undistorted, as the test set has them
 
     def to_dict(self):
         return asdict(self)
@@ -213,7 +214,9 @@ VARIANTS = {
             "VGG-style 32-64x2-128x2 CNN, batch norm, affine augmentation",
             "ConvNet",
             dict(stages=((32,), (64, 64), (128, 128)), hidden=(256,), dropout=0.3, batchnorm=True, act="relu"),
-            Recipe(epochs=12, lr=3e-3, label_smoothing=0.1, augment=AFFINE),
+            # the last epoch undistorted: validation 99.66% on average over seeds 0-4, against 99.61% with every epoch
+            # distorted (test 99.71% against 99.68%)
+            Recipe(epochs=12, lr=3e-3, label_smoothing=0.1, augment=AFFINE, clean_epochs=1),
         ),
     ]
 }

@@ -110,6 +110,7 @@ def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=
 
     for epoch in range(len(history), recipe.epochs):
         model.train()
+        augment = recipe.augment if epoch < recipe.epochs - recipe.clean_epochs else None
         order = torch.randperm(len(x_train), generator=generator).to(device)
         # summed on the device, read every 20 steps: a GPU is not made to wait on every step
         loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), dtype=torch.long, device=device), 0
@@ -118,8 +119,8 @@ def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=
         for step in bar:
             idx = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
             x, y = x_train[idx], y_train[idx]
-            if recipe.augment:
-                x = distort(x, recipe.augment, generator)
+            if augment:
+                x = distort(x, augment, generator)
             with autocast(device, precision):
                 logits = model(x)
                 loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)

@@ -99,6 +99,19 @@ def test_no_augmentation_means_identity_transform():
     assert torch.allclose(out, x, atol=1e-5)
 
 
+def test_the_last_clean_epochs_train_on_undistorted_digits(monkeypatch):
+    distorted = []  # one entry per distorted batch
+
+    def distort(x, augment, generator):
+        distorted.append(len(x))
+        return x
+
+    monkeypatch.setattr(train, "distort", distort)
+    history = fit(small_model(), recipe(epochs=3, augment=Augment(), clean_epochs=1), *DATA, max_batches=4, **SMALL)
+    assert len(history) == 3
+    assert len(distorted) == 8  # 4 batches in each of the first two epochs, none in the last
+
+
 def test_fit_trains_on_any_tensors_it_is_given():
     generator = torch.Generator().manual_seed(0)
     x, y = torch.rand(16, 1, 28, 28, generator=generator), torch.arange(16) % 10
