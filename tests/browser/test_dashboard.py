@@ -49,6 +49,18 @@ class App:
         self.status = page.locator(".digit-status")
         page.evaluate(WATCH)
 
+    def wait_for_first_paint(self):
+        """Until the kernel has painted the canvas (white, on the page's connecting): strokes drawn before then may
+        reach a pad whose pointer events are not watched yet, and be lost."""
+        self.page.wait_for_function(
+            """() => {
+              const c = document.querySelector('.digit-canvas');
+              const canvas = c && (c.tagName === 'CANVAS' ? c : c.querySelector('canvas'));
+              return canvas && canvas.getContext('2d').getImageData(0, 0, 1, 1).data[3] === 255;
+            }""",
+            timeout=30_000,
+        )
+
     def on_page(self, points):
         """Canvas-pixel points where the page shows them (the canvas is scaled to fit the page's width)."""
         box = self.canvas.bounding_box()
@@ -203,7 +215,7 @@ def test_the_page_fits_the_screen_and_reads_a_digit_drawn_on_it(browser, voila, 
     viewport, touch = SCREENS[screen]
     page = open_app(browser, voila.url, viewport=viewport, has_touch=touch, is_mobile=touch, device_scale_factor=2)
     app = App(page, touch=touch)
-    page.wait_for_timeout(300)  # the canvas's first paint
+    app.wait_for_first_paint()
     faults, shown = layout_faults(page)
     assert not faults, faults
     # nothing read yet: the invitation alone, no empty bars or black pictures
