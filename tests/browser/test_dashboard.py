@@ -17,9 +17,10 @@ from strokes import STYLES, strokes
 
 from digitlib import corrections
 from digitlib.constants import ROOT
-from digitlib.dashboard import WIDTH
+from digitlib.dashboard import MOVE_MS, WIDTH
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
+PACE_MS = MOVE_MS + 10  # between a stroke's moves: each one passes the page's throttle
 FIGURES = {}
 
 # Stamps the time of each mouse or finger release, and of each update of the probabilities, in the page's clock.
@@ -68,6 +69,9 @@ class App:
         return [(box["x"] + x * scale, box["y"] + y * scale) for x, y in points]
 
     def stroke(self, points):
+        """One stroke through the points, a move to each once the page's throttle lets it through (MOVE_MS after
+        the one before), as a person drawing at a steady pace gives them to the kernel. Unpaced, Playwright's moves
+        come a few ms apart and the throttle drops all but the first and last: a 4's corner, and it reads 1."""
         if self.touch:
             return self.touch_stroke(points)
         at = self.on_page(points)
@@ -75,16 +79,18 @@ class App:
         mouse.move(*at[0])
         mouse.down()
         for x, y in at[1:]:
-            mouse.move(x, y, steps=2)
+            self.page.wait_for_timeout(PACE_MS)
+            mouse.move(x, y)
         mouse.up()
 
     def touch_stroke(self, points):
-        """One stroke with a finger, as touch events (Playwright's touchscreen only taps)."""
+        """One stroke with a finger, as touch events (Playwright's touchscreen only taps), paced as stroke's."""
         if self.cdp is None:
             self.cdp = self.page.context.new_cdp_session(self.page)
         at = [{"x": x, "y": y} for x, y in self.on_page(points)]
         self.cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at[0]]})
         for point in at[1:]:
+            self.page.wait_for_timeout(PACE_MS)
             self.cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
         self.cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
