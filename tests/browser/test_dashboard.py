@@ -262,11 +262,12 @@ def test_thirty_drawn_digits_are_read(app):
             "max": float(np.max(latencies)),
         },
     )
-    # the kernel reads with ONNX Runtime and never imports torch: a visitor costs little memory, drawing included
+    # the kernel reads with ONNX Runtime and never imports torch: a visitor costs little memory, drawing included.
+    # Measured 111 to 118 MiB from run to run; importing torch alone would add about 475 MiB
     uss = kernel_memory_mb(app.voila, "uss")
     record("kernel_uss_mib_with_a_drawing", uss)
     assert correct >= 29
-    assert max(uss) <= 120, uss
+    assert max(uss) <= 150, uss
     app.assert_no_traceback()
 
 
