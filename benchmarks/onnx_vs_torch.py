@@ -1,7 +1,7 @@
 """ONNX Runtime against PyTorch for one drawing: latency of the probabilities on one thread, and a fresh
 process's memory.
 
-Run on an otherwise idle machine: .venv/bin/python benchmarks/onnx.py [--model best] [--repeats 1000]
+Run on an otherwise idle machine: .venv/bin/python benchmarks/onnx_vs_torch.py [--model best] [--repeats 1000]
 """
 
 import argparse

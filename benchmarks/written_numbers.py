@@ -4,7 +4,7 @@ templates, handwriting fonts and MNIST test digits), touching and written apart,
 The README's table: seeds 1, 2026 and 7 (40, 30 and 40 numbers) are the ones the cutter was tuned on, seed 99 (60) is
 held out.
 
-.venv/bin/python benchmarks/numbers.py [--model best] [--weights DIR]
+.venv/bin/python benchmarks/written_numbers.py [--model best] [--weights DIR]
 """
 
 import argparse
