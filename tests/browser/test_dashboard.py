@@ -71,7 +71,8 @@ class App:
     def stroke(self, points):
         """One stroke through the points, a move to each once the page's throttle lets it through (MOVE_MS after
         the one before), as a person drawing at a steady pace gives them to the kernel. Unpaced, Playwright's moves
-        come a few ms apart and the throttle drops all but the first and last: a 4's corner, and it reads 1."""
+        came about 17 ms apart and which of them the throttle kept hung on the page's timing: a 4 whose corner was
+        dropped read as 1."""
         if self.touch:
             return self.touch_stroke(points)
         at = self.on_page(points)
