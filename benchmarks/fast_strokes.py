@@ -1,11 +1,12 @@
-"""What the page's pointer throttle costs a person who draws fast: digits read right against drawing speed.
+"""What a pointer throttle would cost a person who draws fast: digits read right against drawing speed.
 
-A pointer reports its position 60 times a second; the page sends a move at most every MOVE_MS (a leading and a
-trailing call, as ipyevents' throttle does) and the lift with its own position, so a corner passed between two
-sent moves is cut. Each stroke of the test digits (tests/browser/strokes.py: 10 digits in 4 pen styles, each
-wobbled --wobbles times) is followed at a steady speed, in digit heights a second so that a small digit takes as
-long as a big one, the pointer's first report at a random moment of its first 1/60 s (seeded). The points the kernel
-would get are rendered as the dashboard renders them (digitlib.ink) and read with `best`.
+A pointer reports its position 60 times a second. The dashboard's pad (digitlib.pad) sends the kernel every point, in
+batches ("every move" here). A throttle, as the page had before (ipyevents': a move at most every `wait` ms, a
+leading and a trailing call, and the lift with its own position), cuts a corner passed between two sent moves. Each
+stroke of the test digits (tests/browser/strokes.py: 10 digits in 4 pen styles, each wobbled --wobbles times) is
+followed at a steady speed, in digit heights a second so that a small digit takes as long as a big one, the pointer's
+first report at a random moment of its first 1/60 s (seeded). The points the kernel would get are rendered as the
+dashboard renders them (digitlib.ink) and read with `best`.
 
     .venv/bin/python benchmarks/fast_strokes.py [--speeds 2 4 6 8 10] [--throttles 0 25 40] [--wobbles 10]
 """
@@ -17,7 +18,6 @@ import numpy as np
 
 from digitlib import ink
 from digitlib.constants import DEFAULT_MODEL, ROOT, WEIGHTS_DIR
-from digitlib.dashboard import MOVE_MS
 from digitlib.onnx_model import OnnxPredictor
 
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
@@ -87,7 +87,9 @@ def score(reader, heights, wait, wobbles):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--speeds", type=float, nargs="+", default=[2, 4, 6, 8, 10], help="digit heights a second")
-    parser.add_argument("--throttles", type=float, nargs="+", default=[0, 25, MOVE_MS], help="ms; 0: every move")
+    parser.add_argument(
+        "--throttles", type=float, nargs="+", default=[0, 25, 40], help="ms; 0: every move, as the pad sends them"
+    )
     parser.add_argument("--wobbles", type=int, default=10, help="wobbled copies of each digit in each style")
     args = parser.parse_args()
     reader = OnnxPredictor(DEFAULT_MODEL, WEIGHTS_DIR)

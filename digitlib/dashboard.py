@@ -5,9 +5,9 @@ it shows is computed by digitlib.view.
 Strokes are drawn on the canvas as they come; the reading happens once, when a stroke ends, from a clean
 rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The digit is shown
 first; the pictures that explain it follow, unless a newer stroke has made them stale.
-The pointer is watched by ipyevents on a pad around the canvas, not by the canvas itself (ipycanvas sends every
-move, hovering included, 60 a second or more): its moves are throttled in the page to MOVE_MS apart, which is what
-lets one server keep up with a classroom drawing at once.
+The pointer is watched by a pad laid over the canvas (digitlib.pad), not by the canvas itself (ipycanvas sends every
+move, hovering included, 60 a second or more, a message each): the page sends a stroke's points in batches MOVE_MS
+apart, every point kept, which is what lets one server keep up with a classroom drawing at once.
 The kernel reads with ONNX Runtime (digitlib.onnx_model.OnnxPredictor) and never imports torch: a visitor's kernel
 stays small. Beside a single digit read, "Wrong? It is a ..." saves the drawing with the right label
 (digitlib.corrections), unless the server's environment has DIGITLIB_CORRECTIONS=off.
@@ -24,7 +24,6 @@ from pathlib import Path
 import ipywidgets as widgets
 import numpy as np
 from ipycanvas import Canvas, hold_canvas
-from ipyevents import Event
 
 from digitlib import corrections, ink, view
 from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
@@ -32,14 +31,13 @@ from digitlib.errors import DigitlibError
 from digitlib.images import MAX_UPLOAD, open_image
 from digitlib.ink import HEIGHT, WIDTH
 from digitlib.onnx_model import OnnxPredictor, onnx_path, shipped
+from digitlib.pad import Pad
 
 PEN = 18  # default pen width, canvas pixels
 PEN_RANGE = (4, 40)  # the pen widths offered, and allowed whatever the page sends
-MAX_STROKE_POINTS = 500  # a slow 8 s stroke at 60 events/s; points past it are dropped
+MAX_STROKE_POINTS = 1000  # the pad sends a point per 2 screen pixels: a stroke 2000 px long; points past it dropped
 MAX_STROKES = 40  # strokes in one drawing; a number such as 2026 takes about 8
-MOVE_MS = 40  # the page sends the pointer's moves at most this often (and always its last one)
-POINTER_DOWN, POINTER_MOVE = ("mousedown", "touchstart"), ("mousemove", "touchmove")
-POINTER_UP = ("mouseup", "mouseleave", "touchend", "touchcancel")
+MOVE_MS = 40  # the page sends a stroke's new points at most this often (its start and end at once)
 
 # The layout reflows by width: rows wrap instead of shrinking their controls, the canvas scales down to fit (its
 # aspect kept; pointer positions are scaled by the size the pad is shown at), and wide pictures shrink with it.
@@ -48,9 +46,10 @@ STYLE = """<style>
 .digit-row { flex-flow: row wrap; align-items: flex-start; gap: 8px 24px; max-width: 100%; }
 .digit-row > *, .digit-tools > * { flex: 0 0 auto; max-width: 100%; margin: 0; }
 .digit-drawing { flex: 1 1 320px !important; max-width: 560px !important; min-width: 0; }
-/* the pad takes the pointer for the canvas in it; an outline, not a border: the pad's box is then the drawing area,
-   which pointer positions are scaled by */
-.digit-pad { width: 100%; max-width: 560px; aspect-ratio: 2 / 1; touch-action: none; cursor: crosshair; }
+/* the canvas, and over it the surface that takes the pointer (digitlib.pad), in one grid cell; an outline, not a
+   border: the pad's box is then the drawing area, which pointer positions are scaled by */
+.digit-pad { display: grid !important; width: 100%; max-width: 560px; aspect-ratio: 2 / 1; }
+.digit-pad > * { grid-area: 1 / 1; margin: 0; }
 .digit-canvas { width: 100%; height: auto; aspect-ratio: 2 / 1; outline: 2px solid #888; outline-offset: -2px;
   border-radius: 6px; background: white; pointer-events: none; }
 .digit-tools { flex-flow: row wrap; align-items: center; gap: 6px 8px; margin-top: 8px; }
@@ -94,18 +93,13 @@ def canvas_point(x, y):
     return min(max(x, 0.0), WIDTH), min(max(y, 0.0), HEIGHT)
 
 
-def pointer_point(event):
-    """The canvas point of an ipyevents pointer event (the pad's own pixels, scaled to the canvas's as it is shown:
-    the page may have scaled it down to fit); for touch, of the first finger, or the one just lifted. None if there
-    is none or it is not made of finite numbers."""
-    if event.get("event", "").startswith("touch"):
-        fingers = event.get("touches") or event.get("changedTouches") or [{}]
-        event = fingers[0] if isinstance(fingers, list) and isinstance(fingers[0], dict) else {}
+def pad_point(point):
+    """The canvas point of a point the pad sends ([x, y] as fractions of the pad's width and height, however the page
+    shows it), clamped to the canvas; None unless it is two finite numbers."""
     try:
-        scale_x = WIDTH / float(event["boundingRectWidth"])
-        scale_y = HEIGHT / float(event["boundingRectHeight"])
-        return canvas_point(float(event["relativeX"]) * scale_x, float(event["relativeY"]) * scale_y)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        x, y = point
+        return canvas_point(float(x) * WIDTH, float(y) * HEIGHT)
+    except (TypeError, ValueError):
         return None
 
 
@@ -162,17 +156,9 @@ class DigitDashboard:
         self.canvas = labelled(Canvas(width=WIDTH, height=HEIGHT), "digit-canvas")
         self.canvas.layout = widgets.Layout(width="100%", height="auto")  # scaled to fit; digit-canvas keeps 2:1
         self.canvas.on_client_ready(self.redraw)
-        self.pad = labelled(widgets.Box([self.canvas]), "digit-pad")
-        self.pointer = Event(source=self.pad, watched_events=[*POINTER_DOWN, *POINTER_UP], prevent_default_action=True)
-        self.moves = Event(
-            source=self.pad,
-            watched_events=list(POINTER_MOVE),
-            prevent_default_action=True,
-            throttle_or_debounce="throttle",
-            wait=MOVE_MS,
-        )
-        self.pointer.on_dom_event(self.pointer_event)
-        self.moves.on_dom_event(self.pointer_event)
+        self.surface = Pad(wait=MOVE_MS)
+        self.surface.on_msg(self.pad_message)
+        self.pad = labelled(widgets.Box([self.canvas, self.surface]), "digit-pad")
 
         self.pen = labelled(
             widgets.IntSlider(PEN, *PEN_RANGE, description="Pen", layout=widgets.Layout(width="230px")),
@@ -233,17 +219,18 @@ class DigitDashboard:
     # --- drawing (every value here comes from the page: checked, clamped and capped) -------------
 
     @guarded
-    def pointer_event(self, event):
-        """A pen, mouse or finger going down, moving or lifting on the pad. A lift carries the last position: the
-        page may still be holding back the last move (throttled), which would then come after the lift."""
-        kind, point = event.get("event"), pointer_point(event)
-        if kind in POINTER_DOWN and point is not None:
-            self.stroke_start(*point)
-        elif kind in POINTER_MOVE and point is not None:
-            self.stroke_move(*point)
-        elif kind in POINTER_UP:
-            if point is not None:
-                self.stroke_move(*point)
+    def pad_message(self, _pad, content, _buffers):
+        """A stroke's points from the pad (digitlib.pad): where a pen, mouse or finger went down and the points after
+        it, more points, or the last points and the lift."""
+        content = content if isinstance(content, dict) else {}
+        kind, points = content.get("kind"), content.get("points")
+        points = [p for p in map(pad_point, points[:MAX_STROKE_POINTS] if isinstance(points, list) else []) if p]
+        if kind == "down" and points:
+            self.stroke_start(*points[0])
+            self.stroke_to(points[1:])
+        elif kind in ("move", "up"):
+            self.stroke_to(points)
+        if kind == "up":
             self.stroke_end()
 
     @guarded
@@ -267,16 +254,19 @@ class DigitDashboard:
             c.fill_circle(*point, width / 2)
 
     @guarded
-    def stroke_move(self, x, y):
-        point = canvas_point(x, y)
-        if not self.pen_down or point is None:
+    def stroke_to(self, points):
+        """Go on with the stroke being drawn through points [(x, y), ...], and paint what they add."""
+        if not self.pen_down:
             return
-        width, points = self.strokes[-1]
-        if len(points) >= MAX_STROKE_POINTS or point == points[-1]:
-            return
-        points.append(point)
+        width, stroke = self.strokes[-1]
+        start = len(stroke)
+        for point in points:
+            point = canvas_point(*point)
+            if len(stroke) < MAX_STROKE_POINTS and point is not None and point != stroke[-1]:
+                stroke.append(point)
         with hold_canvas():
-            paint(self.canvas, width, points, len(points) - 1)
+            for k in range(start, len(stroke)):
+                paint(self.canvas, width, stroke, k)
 
     @guarded
     def stroke_end(self, *_):
@@ -439,7 +429,7 @@ class DigitDashboard:
 def paint(canvas, width, points, k):
     """Paint the piece of a stroke that its point k adds, smoothed: from the middle of the two points before it to
     the middle of point k and the one before, bent by that one (a quadratic curve); k == len(points) paints the end,
-    up to the last point. Points come 40 ms apart (MOVE_MS): joined straight, a fast curve would show corners."""
+    up to the last point. Joined straight, a fast curve would show corners where the pointer's points lie apart."""
     a, b = points[max(k - 2, 0)], points[k - 1]
     end = points[k] if k < len(points) else b
     canvas.stroke_style, canvas.line_width, canvas.line_cap = "black", width, "round"

@@ -28,8 +28,7 @@ def app(tmp_path):
 def draw(app, digit_strokes):
     for points in digit_strokes:
         app.stroke_start(*points[0])
-        for x, y in points[1:]:
-            app.stroke_move(x, y)
+        app.stroke_to(points[1:])
         app.stroke_end()
 
 
@@ -155,19 +154,11 @@ def no_failed_callback(caplog, capfd):
     assert "dashboard callback failed" not in capfd.readouterr().err
 
 
-def position(x, y, shown=(WIDTH, HEIGHT)):
-    """Where ipyevents says a point is: in the pad's pixels, as the page shows it (shown: its size there)."""
-    return {"relativeX": x, "relativeY": y, "boundingRectWidth": shown[0], "boundingRectHeight": shown[1]}
-
-
-def page_sends(app, event, x=None, y=None, touches=None, shown=(WIDTH, HEIGHT)):
-    """A pointer event as the page sends it (ipyevents' message), through ipyevents' own handling; a touch event's
-    touches are (x, y) points."""
-    content = {"event": event, **position(x, y, shown)}
-    if touches is not None:
-        content = {"event": event, "touches": [position(*t, shown) for t in touches], "changedTouches": []}
-    widget = app.moves if event.endswith("move") else app.pointer
-    widget._handle_mouse_msg(widget, content, [])
+def page_sends(app, kind, *points):
+    """A message from the page's pad (digitlib.pad), through ipywidgets' own handling: points in canvas pixels,
+    sent as fractions of the pad's size, as the page sends them whatever size it shows the pad at."""
+    content = {"kind": kind, "points": [[x / WIDTH, y / HEIGHT] for x, y in points]}
+    app.surface._handle_custom_msg(content, [])
 
 
 def test_a_huge_pen_width_from_the_page_is_clamped(app):
@@ -178,60 +169,67 @@ def test_a_huge_pen_width_from_the_page_is_clamped(app):
 
 @pytest.mark.parametrize("x, y", [(float("nan"), 10), (10, float("inf")), ("ten", 10), (None, None), ([1], {})])
 def test_a_point_that_is_not_a_finite_number_is_ignored(app, no_failed_callback, x, y):
-    page_sends(app, "mousedown", x=x, y=y)
-    page_sends(app, "mousemove", x=x, y=y)
-    page_sends(app, "mouseup", x=x, y=y)
+    for kind in ("down", "move", "up"):
+        app.surface._handle_custom_msg({"kind": kind, "points": [[x, y]]}, [])
     assert app.strokes == [] and "Something went wrong" not in app.status.value
 
 
+@pytest.mark.parametrize(
+    "content", [None, [], "down", {}, {"kind": "down"}, {"kind": "down", "points": "1,2"}, {"kind": 3, "points": []}]
+)
+def test_a_message_of_another_shape_is_ignored(app, no_failed_callback, content):
+    app.surface._handle_custom_msg(content, [])
+    assert app.strokes == [] and "Something went wrong" not in app.status.value
+
+
+def test_a_bad_point_among_good_ones_is_dropped_alone(app, no_failed_callback):
+    app.surface._handle_custom_msg({"kind": "down", "points": [[0.1, 0.1], [None, 1], [0.2, 0.2], [0.3]]}, [])
+    assert app.strokes == [(app.pen.value, [(0.1 * WIDTH, 0.1 * HEIGHT), (0.2 * WIDTH, 0.2 * HEIGHT)])]
+
+
 def test_points_off_the_canvas_are_clamped_to_its_edges(app, no_failed_callback):
-    page_sends(app, "mousedown", x=-1e300, y=1e300)
-    page_sends(app, "mousemove", x=1e300, y=-5)
-    page_sends(app, "mouseup", x=0, y=0)
+    page_sends(app, "down", (-1e300, 1e300))
+    page_sends(app, "move", (1e300, -5))
+    page_sends(app, "up", (0, 0))
     assert app.strokes == [(app.pen.value, [(0, HEIGHT), (WIDTH, 0), (0, 0)])]
 
 
 def test_points_per_stroke_and_strokes_per_drawing_are_capped(app, no_failed_callback):
-    page_sends(app, "mousedown", x=10, y=10)
-    for i in range(10 * MAX_STROKE_POINTS):
-        page_sends(app, "mousemove", x=10 + i % 500, y=10 + i % 250)
-    page_sends(app, "mouseup", x=0, y=0)
+    page_sends(app, "down", (10, 10))
+    for i in range(10):
+        page_sends(app, "move", *[(10 + j % 500, 10 + (i + j) % 250) for j in range(2 * MAX_STROKE_POINTS)])
+    page_sends(app, "up", (0, 0))
     for _ in range(2 * MAX_STROKES):
-        page_sends(app, "mousedown", x=100, y=100)
-        page_sends(app, "mouseup", x=100, y=100)
+        page_sends(app, "down", (100, 100))
+        page_sends(app, "up")
     assert len(app.strokes[0][1]) == MAX_STROKE_POINTS and len(app.strokes) == MAX_STROKES
     assert "undo or clear" in app.status.value
 
 
-def test_an_empty_touch_list_is_ignored(app, no_failed_callback):
-    for event in ("touchstart", "touchmove", "touchend", "touchcancel"):
-        page_sends(app, event, touches=[])
-    assert app.strokes == [] and "Something went wrong" not in app.status.value
-
-
-def test_a_digit_drawn_by_touch_is_read(app, no_failed_callback):
+def test_a_digit_sent_in_batches_is_read_with_every_point_kept(app, no_failed_callback):
     for points in strokes(7):
-        page_sends(app, "touchstart", touches=[(points[0][0] / 2, points[0][1] / 2)], shown=(WIDTH / 2, HEIGHT / 2))
-        for x, y in points[1:]:
-            page_sends(app, "touchmove", touches=[(x / 2, y / 2)], shown=(WIDTH / 2, HEIGHT / 2))
-        page_sends(app, "touchend", touches=[])
+        page_sends(app, "down", *points[:2])
+        page_sends(app, "move", *points[2:-1])
+        page_sends(app, "up", points[-1])
     assert app.digit.value == "7"
+    kept, drawn = [s for _, s in app.strokes], strokes(7)
+    assert [len(s) for s in kept] == [len(s) for s in drawn] and np.allclose(np.vstack(kept), np.vstack(drawn))
 
 
-def test_the_lift_ends_the_stroke_where_it_is_and_a_move_held_back_until_after_it_is_ignored(app, no_failed_callback):
-    page_sends(app, "mousemove", x=5, y=5)  # hovering: nothing is drawn
-    page_sends(app, "mousedown", x=10, y=10)
-    page_sends(app, "mousemove", x=20, y=20)
-    page_sends(app, "mouseup", x=30, y=30)  # the page still holds the move to 30, 30 back (throttled)
-    page_sends(app, "mousemove", x=30, y=30)
-    assert app.strokes == [(app.pen.value, [(10, 10), (20, 20), (30, 30)])]
+def test_the_lift_ends_the_stroke_with_its_last_points_and_later_points_are_ignored(app, no_failed_callback):
+    page_sends(app, "move", (5, 5))  # no stroke begun: nothing is drawn
+    page_sends(app, "down", (10, 10))
+    page_sends(app, "move", (20, 20))
+    page_sends(app, "up", (25, 25), (30, 30))
+    page_sends(app, "move", (40, 40))
+    assert app.strokes == [(app.pen.value, [(10, 10), (20, 20), (25, 25), (30, 30)])]
 
 
 def test_a_move_after_clear_in_mid_stroke_is_ignored(app, no_failed_callback):
-    page_sends(app, "mousedown", x=10, y=10)
+    page_sends(app, "down", (10, 10))
     app.clear()
-    page_sends(app, "mousemove", x=20, y=20)
-    page_sends(app, "mouseup", x=20, y=20)
+    page_sends(app, "move", (20, 20))
+    page_sends(app, "up", (20, 20))
     assert app.strokes == []
 
 
@@ -247,8 +245,7 @@ dashboard()
 app = DigitDashboard()
 for points in strokes(7):
     app.stroke_start(*points[0])
-    for x, y in points[1:]:
-        app.stroke_move(x, y)
+    app.stroke_to(points[1:])
     app.stroke_end()
 assert app.digit.value == "7" and app.heat.value and "Layer 1" in app.features.value, app.status.value
 print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "matplotlib", "captum")))

@@ -1,7 +1,7 @@
 """A dashboard page without a browser: what the page's scripts say to the server, over the kernel's websocket.
 
 Loads the page, asks for every widget's state in one message (as ipywidgets' manager does, over its control comm),
-sends the pointer's events (ipyevents', as the page's pad sends them) and button clicks, and watches the widgets'
+sends the pointer's strokes (as the page's pad sends them, digitlib.pad) and button clicks, and watches the widgets'
 updates. The server's side of a visitor, at a fraction of a browser's CPU: for load tests and for many visitors at
 once (benchmarks/classroom.py, tests/browser/test_dashboard.py).
 """
@@ -53,7 +53,7 @@ class Page:
         self.replies = {}  # message type -> a future for the next reply of that type
         self.handling = {}  # message id -> a future done once the kernel has handled the message (gone idle)
         self.ready = asyncio.get_running_loop().create_future()  # every widget's state, once it has arrived
-        self.moves = 0  # pointer moves sent
+        self.moves = 0  # messages of a stroke's points sent, the start and the end of a stroke not counted
         self.received = 0  # messages received from the kernel
         self.reader = asyncio.create_task(self.read())
 
@@ -103,14 +103,10 @@ class Page:
     def find(self, css_class):
         return next(c for c, s in self.states.items() if css_class in s.get("_dom_classes", ()))
 
-    def watching(self, event):
-        """The ipyevents widget that watches the pointer's `event`."""
-        return next(c for c, s in self.states.items() if event in s.get("watched_events", ()))
-
-    def pointer(self, event, x, y):
-        """Send a pointer event as ipyevents does from the pad, shown at the canvas's own size."""
-        at = {"relativeX": float(x), "relativeY": float(y), "boundingRectWidth": WIDTH, "boundingRectHeight": HEIGHT}
-        return self.event(self.watching(event), {"event": event, **at})
+    def pad(self, kind, points):
+        """Send a stroke's points (canvas pixels) as the pad does: "down", "move" or "up", as fractions of its size."""
+        content = {"kind": kind, "points": [[float(x) / WIDTH, float(y) / HEIGHT] for x, y in points]}
+        return self.event(self.find("digit-surface"), content)
 
     def event(self, comm, content):
         return self.send("comm_msg", {"comm_id": comm, "data": {"method": "custom", "content": content}})
@@ -141,26 +137,23 @@ async def open_page(url):
 
 async def draw(page, digit_strokes):
     """Draw strokes as a pointer does (60 moves a second), each after the reading of the one before; returns the
-    ms from the last release to the new probabilities. Moves are sent as the page's throttle sends them: at most
-    one each MOVE_MS, the latest one held back meanwhile, and sent after the release if it is still held."""
+    ms from the last release to the new probabilities. Points are sent as the pad sends them: the first at once, those
+    gathered since every MOVE_MS, and the rest with the release."""
     bars = page.find("digit-probabilities")
     for points in digit_strokes:
         moves = [p + (q - p) * t for p, q in zip(np.array(points[:-1]), np.array(points[1:])) for t in (0.5, 1)]
-        await page.pointer("mousedown", *points[0])
-        sent, held = time.monotonic(), None
-        for x, y in moves:
+        await page.pad("down", points[:1])
+        sent, held = time.monotonic(), []
+        for move in moves:
             await asyncio.sleep(POINTER_S)
-            held = (x, y)
+            held.append(move)
             if time.monotonic() - sent >= MOVE_MS / 1000:
-                await page.pointer("mousemove", *held)
-                sent, held = time.monotonic(), None
+                await page.pad("move", held)
+                sent, held = time.monotonic(), []
                 page.moves += 1
         shown = page.next_change(bars)
         up = time.monotonic()
-        await page.pointer("mouseup", *points[-1])
-        if held is not None:
-            await page.pointer("mousemove", *held)
-            page.moves += 1
+        await page.pad("up", held)
         latency = (await asyncio.wait_for(shown, 30) - up) * 1000
     return latency
 

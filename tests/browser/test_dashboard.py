@@ -17,18 +17,16 @@ from strokes import STYLES, strokes
 
 from digitlib import corrections
 from digitlib.constants import ROOT
-from digitlib.dashboard import MOVE_MS, WIDTH
+from digitlib.dashboard import WIDTH
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
-PACE_MS = MOVE_MS + 10  # between a stroke's moves: each one passes the page's throttle
 FIGURES = {}
 
 # Stamps the time of each mouse or finger release, and of each update of the probabilities, in the page's clock.
 # The app sets the digit before the probabilities, so a probabilities update means the digit is shown.
 WATCH = """() => {
   window.__up = 0; window.__shown = 0;
-  document.addEventListener('mouseup', () => { window.__up = performance.now(); }, true);
-  document.addEventListener('touchend', () => { window.__up = performance.now(); }, true);
+  document.addEventListener('pointerup', () => { window.__up = performance.now(); }, true);
   new MutationObserver(() => { window.__shown = performance.now(); })
     .observe(document.querySelector('.digit-probabilities'), {childList: true, subtree: true, characterData: true});
 }"""
@@ -69,10 +67,8 @@ class App:
         return [(box["x"] + x * scale, box["y"] + y * scale) for x, y in points]
 
     def stroke(self, points):
-        """One stroke through the points, a move to each once the page's throttle lets it through (MOVE_MS after
-        the one before), as a person drawing at a steady pace gives them to the kernel. Unpaced, Playwright's moves
-        came about 17 ms apart and which of them the throttle kept hung on the page's timing: a 4 whose corner was
-        dropped read as 1."""
+        """One stroke through the points, a move to each as fast as Playwright sends them (about 17 ms apart):
+        the pad passes every one on to the kernel, however fast they come."""
         if self.touch:
             return self.touch_stroke(points)
         at = self.on_page(points)
@@ -80,18 +76,16 @@ class App:
         mouse.move(*at[0])
         mouse.down()
         for x, y in at[1:]:
-            self.page.wait_for_timeout(PACE_MS)
             mouse.move(x, y)
         mouse.up()
 
     def touch_stroke(self, points):
-        """One stroke with a finger, as touch events (Playwright's touchscreen only taps), paced as stroke's."""
+        """One stroke with a finger, as touch events (Playwright's touchscreen only taps)."""
         if self.cdp is None:
             self.cdp = self.page.context.new_cdp_session(self.page)
         at = [{"x": x, "y": y} for x, y in self.on_page(points)]
         self.cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [at[0]]})
         for point in at[1:]:
-            self.page.wait_for_timeout(PACE_MS)
             self.cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
         self.cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
