@@ -14,8 +14,8 @@ width and height (the page may show it scaled down). Values come from the page, 
 import anywidget
 import traitlets
 
-# One pointer at a time (a second finger is ignored); only the primary button draws. Pointer capture keeps the
-# stroke's moves and its end coming when the pointer leaves the pad.
+# One pointer at a time (a second finger is ignored); only the primary button draws. A stroke ends where the pointer
+# leaves the pad (pointer capture brings the move that leaves it, for a mouse as for a finger).
 ESM = """
 export default {
   render({ model, el }) {
@@ -24,9 +24,11 @@ export default {
     const add = (e) => {
       const box = el.getBoundingClientRect();
       const x = e.clientX - box.left, y = e.clientY - box.top;
-      if (last && Math.hypot(x - last[0], y - last[1]) < 2) return;
-      last = [x, y];
-      points.push([x / box.width, y / box.height]);
+      if (!last || Math.hypot(x - last[0], y - last[1]) >= 2) {
+        points.push([x / box.width, y / box.height]);
+        last = [x, y];
+      }
+      return x >= 0 && y >= 0 && x <= box.width && y <= box.height;  // still on the pad
     };
     const end = (e) => {
       if (e.pointerId !== id) return;
@@ -48,7 +50,7 @@ export default {
     el.addEventListener("pointermove", (e) => {
       if (e.pointerId !== id) return;
       const moves = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
-      for (const move of moves.length ? moves : [e]) add(move);
+      for (const move of moves.length ? moves : [e]) if (!add(move)) return end(e);
     });
     el.addEventListener("pointerup", end);
     el.addEventListener("pointercancel", end);

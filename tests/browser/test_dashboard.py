@@ -266,6 +266,22 @@ def test_thirty_drawn_digits_are_read(app):
     app.assert_no_traceback()
 
 
+def test_a_stroke_ends_where_the_pointer_leaves_the_pad(app):
+    """Down the middle, out past the bottom edge, and back up the left with the button still held: only the line
+    down to the edge is drawn, a 1 (carried on along the edge and back up, it would be another digit)."""
+    mouse = app.page.mouse
+    at = app.on_page([(280, 60), (280, 230), (280, 340), (150, 230), (150, 60)])
+    mouse.move(*at[0])
+    mouse.down()
+    for x, y in at[1:]:
+        mouse.move(x, y, steps=5)
+    mouse.up()
+    app.page.wait_for_function("() => document.querySelector('.digit-prediction').innerText.trim() !== ''")
+    app.page.wait_for_timeout(500)  # a stroke that went on would be read again after the release
+    assert app.prediction.inner_text().strip() == "1"
+    app.assert_no_traceback()
+
+
 def test_undo_removes_the_last_stroke_and_clear_empties_the_canvas(app):
     first, second = strokes(4)
     after_first, _ = app.draw([first])
