@@ -6,8 +6,8 @@ Strokes are drawn on the canvas as they come; the reading happens once, when a s
 rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The digit is shown
 first; the pictures that explain it follow, unless a newer stroke has made them stale.
 The pointer is watched by a pad laid over the canvas (digitlib.pad), not by the canvas itself (ipycanvas sends every
-move, hovering included, 60 a second or more, a message each): the page sends a stroke's points in batches MOVE_MS
-apart, every point kept, which is what lets one server keep up with a classroom drawing at once.
+move, hovering included, 60 a second or more, a message each): the page sends a stroke's points in batches 40 ms
+apart (digitlib.pad.MOVE_MS), every point kept, which is what lets one server keep up with a classroom drawing at once.
 The kernel reads with ONNX Runtime (digitlib.onnx_model.OnnxPredictor) and never imports torch: a visitor's kernel
 stays small. Beside a single digit read, "Wrong? It is a ..." saves the drawing with the right label
 (digitlib.corrections), unless the server's environment has DIGITLIB_CORRECTIONS=off.
@@ -37,7 +37,6 @@ PEN = 18  # default pen width, canvas pixels
 PEN_RANGE = (4, 40)  # the pen widths offered, and allowed whatever the page sends
 MAX_STROKE_POINTS = 1000  # the pad sends a point per 2 screen pixels: a stroke 2000 px long; points past it dropped
 MAX_STROKES = 40  # strokes in one drawing; a number such as 2026 takes about 8
-MOVE_MS = 40  # the page sends a stroke's new points at most this often (its start and end at once)
 
 # The layout reflows by width: rows wrap instead of shrinking their controls, the canvas scales down to fit (its
 # aspect kept; pointer positions are scaled by the size the pad is shown at), and wide pictures shrink with it.
@@ -156,7 +155,7 @@ class DigitDashboard:
         self.canvas = labelled(Canvas(width=WIDTH, height=HEIGHT), "digit-canvas")
         self.canvas.layout = widgets.Layout(width="100%", height="auto")  # scaled to fit; digit-canvas keeps 2:1
         self.canvas.on_client_ready(self.redraw)
-        self.surface = Pad(wait=MOVE_MS)
+        self.surface = Pad()
         self.surface.on_msg(self.pad_message)
         self.pad = labelled(widgets.Box([self.canvas, self.surface]), "digit-pad")
 

@@ -3,9 +3,9 @@ stroke, in batches.
 
 A pointer reports its position 60 times a second or more. Sent one message each, the moves would cost a classroom's
 server more than the drawing; thinned by a throttle, as ipyevents does, a corner passed between two moves sent is
-lost, and a quick 4 reads as 1 (benchmarks/fast_strokes.py). The page here keeps every point (the pointer's coalesced
-ones included, less those within 2 screen pixels of the point before) and sends them together every `wait` ms: as few
-messages as a throttle, and nothing lost. A stroke's start and its end are sent at once.
+lost, and quick digits are misread (benchmarks/fast_strokes.py). The page here keeps every point (the pointer's
+coalesced ones included, less those within 2 screen pixels of the point before) and sends them together every MOVE_MS:
+as few messages as a throttle, and nothing lost. A stroke's start and its end are sent at once.
 
 Messages to the kernel: {"kind": "down" | "move" | "up", "points": [[x, y], ...]}, x and y as fractions of the pad's
 width and height (the page may show it scaled down). Values come from the page, so the kernel checks them all.
@@ -13,6 +13,8 @@ width and height (the page may show it scaled down). Values come from the page, 
 
 import anywidget
 import traitlets
+
+MOVE_MS = 40  # the page sends a stroke's new points at most this often: about 25 messages a second while drawing
 
 # One pointer at a time (a second finger is ignored); only the primary button draws. A stroke ends where the pointer
 # leaves the pad (pointer capture brings the move that leaves it, for a mouse as for a finger).
@@ -70,7 +72,7 @@ class Pad(anywidget.AnyWidget):
 
     _esm = ESM
     _css = CSS
-    wait = traitlets.Int(40).tag(sync=True)  # ms between a stroke's batches of points
+    wait = traitlets.Int(MOVE_MS).tag(sync=True)  # ms between a stroke's batches of points
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 import numpy as np
 from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1, serialize_msg_to_ws_v1
 
-from digitlib.dashboard import HEIGHT, MOVE_MS, WIDTH
+from digitlib.dashboard import HEIGHT, WIDTH
+from digitlib.pad import MOVE_MS
 
 POINTER_S = 1 / 60  # a pointer reports its moves about 60 times a second
 CONTROL_PROTOCOL = "1.0.0"  # the version of ipywidgets' control comm that the page speaks
