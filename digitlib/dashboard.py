@@ -2,9 +2,9 @@
 
 `DigitDashboard().widget` is the whole app; its state (strokes, model, current picture) lives on the object, and what
 it shows is computed by digitlib.view.
-Strokes are drawn on the canvas as they come; the reading happens once, when a stroke ends, from a clean
-rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The digit is shown
-first; the pictures that explain it follow, unless a newer stroke has made them stale.
+The page draws a stroke as it comes and the kernel paints it on the canvas when it ends; the reading happens then,
+once, from a clean rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The
+digit is shown first; the pictures that explain it follow, unless a newer stroke has made them stale.
 The pointer is watched by a pad laid over the canvas (digitlib.pad), not by the canvas itself (ipycanvas sends every
 move, hovering included, 60 a second or more, a message each): the page sends a stroke's points in batches 40 ms
 apart (digitlib.pad.MOVE_MS), every point kept, which is what lets one server keep up with a classroom drawing at once.
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
+import traitlets
 from ipycanvas import Canvas, hold_canvas
 
 from digitlib import corrections, ink, view
@@ -164,6 +165,7 @@ class DigitDashboard:
             "digit-pen",
         )
         self.pen.style.description_width = "32px"
+        traitlets.dlink((self.pen, "value"), (self.surface, "pen"), lambda width: pen_width(width) / WIDTH)
         self.clear_button = button("Clear", "digit-clear", self.clear)
         self.undo_button = button("Undo", "digit-undo", self.undo)
         self.model = labelled(
@@ -231,6 +233,8 @@ class DigitDashboard:
             self.stroke_to(points)
         if kind == "up":
             self.stroke_end()
+            if isinstance(content.get("stroke"), int):  # the page stops drawing the stroke itself
+                self.surface.send({"drawn": content["stroke"]})
 
     @guarded
     def stroke_start(self, x, y):
@@ -243,37 +247,27 @@ class DigitDashboard:
         if len(self.strokes) >= MAX_STROKES:
             self.say(f"A drawing holds {MAX_STROKES} strokes: undo or clear to draw more.", error=True)
             return
-        width = min(max(self.pen.value, PEN_RANGE[0]), PEN_RANGE[1])  # the slider's bounds are synced from the page too
         self.generation += 1
         self.pen_down = True
-        self.strokes.append((width, [point]))
-        c = self.canvas
-        with hold_canvas():
-            c.fill_style = "black"
-            c.fill_circle(*point, width / 2)
+        self.strokes.append((pen_width(self.pen.value), [point]))
 
     @guarded
     def stroke_to(self, points):
-        """Go on with the stroke being drawn through points [(x, y), ...], and paint what they add."""
+        """Go on with the stroke being drawn through points [(x, y), ...] (the page draws it meanwhile)."""
         if not self.pen_down:
             return
-        width, stroke = self.strokes[-1]
-        start = len(stroke)
+        _, stroke = self.strokes[-1]
         for point in points:
             point = canvas_point(*point)
             if len(stroke) < MAX_STROKE_POINTS and point is not None and point != stroke[-1]:
                 stroke.append(point)
-        with hold_canvas():
-            for k in range(start, len(stroke)):
-                paint(self.canvas, width, stroke, k)
 
     @guarded
     def stroke_end(self, *_):
         if self.pen_down:
             self.pen_down = False
-            width, points = self.strokes[-1]
             with hold_canvas():
-                paint(self.canvas, width, points, len(points))
+                paint(self.canvas, *self.strokes[-1])
             self.show()
 
     @guarded
@@ -288,11 +282,8 @@ class DigitDashboard:
                 shown = self.picture.convert("RGBA")
                 shown.thumbnail((WIDTH, HEIGHT))
                 c.put_image_data(np.asarray(shown), (WIDTH - shown.width) // 2, (HEIGHT - shown.height) // 2)
-            c.fill_style = "black"
             for width, points in self.strokes:
-                c.fill_circle(*points[0], width / 2)
-                for k in range(1, len(points) + 1):
-                    paint(c, width, points, k)
+                paint(c, width, points)
 
     def render(self):
         """The strokes as drawn, black on a transparent picture (digitlib.ink.render)."""
@@ -425,17 +416,24 @@ class DigitDashboard:
             widget.value = make()
 
 
-def paint(canvas, width, points, k):
-    """Paint the piece of a stroke that its point k adds, smoothed: from the middle of the two points before it to
-    the middle of point k and the one before, bent by that one (a quadratic curve); k == len(points) paints the end,
-    up to the last point. Joined straight, a fast curve would show corners where the pointer's points lie apart."""
-    a, b = points[max(k - 2, 0)], points[k - 1]
-    end = points[k] if k < len(points) else b
-    canvas.stroke_style, canvas.line_width, canvas.line_cap = "black", width, "round"
+def paint(canvas, width, points):
+    """Paint a stroke through its points, smoothed: a dot where it starts, then from the middle of each two points to
+    the middle of the next two, bent by the point between (quadratic curves); joined straight, a fast curve would
+    show corners where the pointer's points lie apart."""
+    canvas.fill_style, canvas.stroke_style, canvas.line_width, canvas.line_cap = "black", "black", width, "round"
+    canvas.fill_circle(*points[0], width / 2)
+    canvas.line_join = "round"
     canvas.begin_path()
-    canvas.move_to((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
-    canvas.quadratic_curve_to(*b, (b[0] + end[0]) / 2, (b[1] + end[1]) / 2)
+    canvas.move_to(*points[0])
+    for b, end in zip(points, points[1:]):
+        canvas.quadratic_curve_to(*b, (b[0] + end[0]) / 2, (b[1] + end[1]) / 2)
+    canvas.line_to(*points[-1])
     canvas.stroke()
+
+
+def pen_width(width):
+    """A pen width from the page's slider (its bounds are synced from the page too), within PEN_RANGE."""
+    return min(max(width, PEN_RANGE[0]), PEN_RANGE[1])
 
 
 def later(callback, *args):

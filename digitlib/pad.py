@@ -8,7 +8,8 @@ coalesced ones included, less those within 2 screen pixels of the point before) 
 as few messages as a throttle, and nothing lost. A stroke's start and its end are sent at once.
 
 Messages to the kernel: {"kind": "down" | "move" | "up", "points": [[x, y], ...]}, x and y as fractions of the pad's
-width and height (the page may show it scaled down). Values come from the page, so the kernel checks them all.
+width and height (the page may show it scaled down), and with "up" the stroke's number, "stroke": n, which the kernel
+sends back ({"drawn": n}) once it has painted the stroke. Values come from the page, so the kernel checks them all.
 """
 
 import anywidget
@@ -17,17 +18,44 @@ import traitlets
 MOVE_MS = 40  # the page sends a stroke's new points at most this often: about 25 messages a second while drawing
 
 # One pointer at a time (a second finger is ignored); only the primary button draws. A stroke ends where the pointer
-# leaves the pad (pointer capture brings the move that leaves it, for a mouse as for a finger).
+# leaves the pad (pointer capture brings the move that leaves it, for a mouse as for a finger). The page draws each
+# stroke itself as the pointer moves, on a canvas of its own over the kernel's, until the kernel says it has painted
+# it ({"drawn": n} for stroke n): ink shows at once, whatever the server's load, and the kernel paints a stroke once.
 ESM = """
 export default {
   render({ model, el }) {
-    let id = null, points = [], last = null, timer = null;
-    const send = (kind) => { model.send({ kind, points }); points = []; };
+    const ink = document.createElement("canvas");
+    el.appendChild(ink);
+    const pen = ink.getContext("2d");
+    const strokes = [];  // {n, width, line: [[x, y], ...] in the pad's pixels}: drawn here, not yet by the kernel
+    let id = null, points = [], last = null, timer = null, count = 0, current = null;
+    const send = (kind, more) => { model.send({ kind, points, ...more }); points = []; };
+    const dot = ([x, y], width) => { pen.beginPath(); pen.arc(x, y, width / 2, 0, 2 * Math.PI); pen.fill(); };
+    const line = (a, b, width) => {
+      pen.lineWidth = width;
+      pen.beginPath();
+      pen.moveTo(...a);
+      pen.lineTo(...b);
+      pen.stroke();
+    };
+    const show = () => {
+      const box = el.getBoundingClientRect(), scale = window.devicePixelRatio || 1;
+      ink.width = Math.round(box.width * scale);
+      ink.height = Math.round(box.height * scale);
+      pen.setTransform(scale, 0, 0, scale, 0, 0);
+      pen.lineCap = pen.lineJoin = "round";
+      for (const s of strokes) {
+        dot(s.line[0], s.width);
+        s.line.forEach((p, i) => i && line(s.line[i - 1], p, s.width));
+      }
+    };
     const add = (e) => {
       const box = el.getBoundingClientRect();
       const x = e.clientX - box.left, y = e.clientY - box.top;
       if (!last || Math.hypot(x - last[0], y - last[1]) >= 2) {
         points.push([x / box.width, y / box.height]);
+        if (last) line(last, [x, y], current.width);
+        current.line.push([x, y]);
         last = [x, y];
       }
       return x >= 0 && y >= 0 && x <= box.width && y <= box.height;  // still on the pad
@@ -37,15 +65,20 @@ export default {
       if (e.type === "pointerup") add(e);
       clearInterval(timer);
       id = null;
-      send("up");
+      send("up", { stroke: count });
     };
     el.addEventListener("pointerdown", (e) => {
       if (id !== null || e.button !== 0) return;
       e.preventDefault();
       id = e.pointerId;
       el.setPointerCapture(id);
+      count += 1;
+      show();  // the strokes still drawn here, at the pad's size now
+      current = { n: count, width: model.get("pen") * el.getBoundingClientRect().width, line: [] };
+      strokes.push(current);
       last = null;
       add(e);
+      dot(last, current.width);
       send("down");
       timer = setInterval(() => points.length && send("move"), model.get("wait"));
     });
@@ -57,13 +90,20 @@ export default {
     el.addEventListener("pointerup", end);
     el.addEventListener("pointercancel", end);
     el.addEventListener("lostpointercapture", end);
+    model.on("msg:custom", (msg) => {
+      if (typeof msg.drawn !== "number") return;
+      while (strokes.length && strokes[0].n <= msg.drawn) strokes.shift();
+      show();
+    });
     return () => clearInterval(timer);
   },
 };
 """
 
 CSS = """
-.digit-surface { width: 100%; height: 100%; touch-action: none; user-select: none; cursor: crosshair; }
+.digit-surface { position: relative; width: 100%; height: 100%; touch-action: none; user-select: none;
+  cursor: crosshair; }
+.digit-surface canvas { position: absolute; inset: 0; width: 100%; height: 100%; }
 """
 
 
@@ -73,6 +113,7 @@ class Pad(anywidget.AnyWidget):
     _esm = ESM
     _css = CSS
     wait = traitlets.Int(MOVE_MS).tag(sync=True)  # ms between a stroke's batches of points
+    pen = traitlets.Float(0.03).tag(sync=True)  # the ink's width, as a fraction of the pad's width
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

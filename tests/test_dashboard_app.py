@@ -154,11 +154,40 @@ def no_failed_callback(caplog, capfd):
     assert "dashboard callback failed" not in capfd.readouterr().err
 
 
-def page_sends(app, kind, *points):
+def page_sends(app, kind, *points, **more):
     """A message from the page's pad (digitlib.pad), through ipywidgets' own handling: points in canvas pixels,
     sent as fractions of the pad's size, as the page sends them whatever size it shows the pad at."""
-    content = {"kind": kind, "points": [[x / WIDTH, y / HEIGHT] for x, y in points]}
+    content = {"kind": kind, "points": [[x / WIDTH, y / HEIGHT] for x, y in points], **more}
     app.surface._handle_custom_msg(content, [])
+
+
+@pytest.fixture
+def to_page(app, monkeypatch):
+    """The messages the kernel sends the pad."""
+    sent = []
+    monkeypatch.setattr(app.surface, "send", lambda content, buffers=None: sent.append(content))
+    return sent
+
+
+def test_the_page_is_told_once_a_stroke_is_painted_so_that_it_stops_drawing_it(app, to_page, no_failed_callback):
+    page_sends(app, "down", (10, 10))
+    page_sends(app, "move", (20, 20))
+    assert to_page == []  # the page draws the stroke meanwhile
+    page_sends(app, "up", (30, 30), stroke=1)
+    assert to_page == [{"drawn": 1}] and len(app.strokes) == 1
+    for _ in range(MAX_STROKES):  # refused past the limit: told all the same, or its ink would stay on the page
+        page_sends(app, "down", (100, 100))
+        page_sends(app, "up", stroke=2)
+    assert to_page[-1] == {"drawn": 2} and len(app.strokes) == MAX_STROKES
+    page_sends(app, "up", stroke="3; alert(1)")  # only a number goes back
+    assert to_page[-1] == {"drawn": 2}
+
+
+def test_the_pages_ink_is_as_wide_as_the_kernels(app):
+    app.pen.value = 30
+    assert app.surface.pen == 30 / WIDTH
+    app.pen.max = app.pen.value = 1_000_000
+    assert app.surface.pen == PEN_RANGE[1] / WIDTH
 
 
 def test_a_huge_pen_width_from_the_page_is_clamped(app):

@@ -266,6 +266,32 @@ def test_thirty_drawn_digits_are_read(app):
     app.assert_no_traceback()
 
 
+INKED = """(selector) => {
+  const c = document.querySelector(selector);
+  const canvas = c.tagName === 'CANVAS' ? c : c.querySelector('canvas');
+  const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let inked = 0;
+  for (let i = 0; i < pixels.length; i += 4) inked += pixels[i + 3] > 0 && pixels[i] < 128;
+  return inked;
+}"""
+
+
+def test_the_page_draws_a_stroke_at_once_and_hands_it_to_the_kernels_canvas(app):
+    """Ink shows on the pad's own canvas while the button is held; once the kernel has painted the stroke, it is on
+    the kernel's canvas and gone from the pad's."""
+    app.wait_for_first_paint()
+    mouse = app.page.mouse
+    at = app.on_page([(280, 60), (280, 230)])
+    mouse.move(*at[0])
+    mouse.down()
+    mouse.move(*at[1], steps=10)
+    held = app.page.evaluate(INKED, ".digit-surface")
+    mouse.up()
+    app.page.wait_for_function("() => document.querySelector('.digit-prediction').innerText.trim() === '1'")
+    app.page.wait_for_function(f"() => ({INKED})('.digit-surface') === 0", timeout=10_000)
+    assert held > 1000 and app.page.evaluate(INKED, ".digit-canvas") > 1000
+
+
 def test_a_stroke_ends_where_the_pointer_leaves_the_pad(app):
     """Down the middle, out past the bottom edge, and back up the left with the button still held: only the line
     down to the edge is drawn, a 1 (carried on along the edge and back up, it would be another digit)."""
