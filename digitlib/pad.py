@@ -1,5 +1,5 @@
 """The drawing pad's pointer: a small widget (anywidget) laid over the canvas that sends the kernel every point of a
-stroke, in batches.
+stroke, in batches, and draws the stroke in the page until the kernel has painted it.
 
 A pointer reports its position 60 times a second or more. Sent one message each, the moves would cost a classroom's
 server more than the drawing; thinned by a throttle, as ipyevents does, a corner passed between two moves sent is
@@ -108,7 +108,8 @@ CSS = """
 
 
 class Pad(anywidget.AnyWidget):
-    """A transparent surface that sends the pointer's strokes to the kernel; `on_msg(callback)` receives them."""
+    """A transparent surface that sends the pointer's strokes to the kernel (`on_msg(callback)` receives them) and
+    draws each until the kernel sends {"drawn": n}."""
 
     _esm = ESM
     _css = CSS
