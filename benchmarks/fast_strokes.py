@@ -30,16 +30,11 @@ def pointer(points, speed, phase):
     """[(t, x, y)]: where a pointer moving at `speed` px/s along the polyline reports itself, first `phase` s after the
     press, then 60 times a second; the last report is the lift."""
     p = np.asarray(points, float)
-    lengths = np.linalg.norm(np.diff(p, axis=0), axis=1)
-    along = np.r_[0, np.cumsum(lengths)]
+    along = np.r_[0, np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))]  # distance from the start
     duration = along[-1] / speed
-    out = []
-    for t in [*np.arange(phase, duration, 1 / POINTER_HZ), duration]:
-        d = min(t * speed, along[-1])
-        k = min(np.searchsorted(along, d, side="right") - 1, len(lengths) - 1)
-        f = (d - along[k]) / lengths[k] if lengths[k] else 0.0
-        out.append((t, *(p[k] + f * (p[k + 1] - p[k]))))
-    return out
+    t = np.r_[np.arange(phase, duration, 1 / POINTER_HZ), duration]
+    d = np.minimum(t * speed, along[-1])
+    return list(zip(t, np.interp(d, along, p[:, 0]), np.interp(d, along, p[:, 1])))
 
 
 def throttled(moves, wait):
