@@ -10,6 +10,7 @@ architecture's argument KEY; VALUE is JSON. Choose on validation accuracy: the t
 
 import argparse
 import json
+import statistics
 from dataclasses import fields, replace
 
 import torch
@@ -58,7 +59,13 @@ if __name__ == "__main__":
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to train (default: 0 1 2)")
     p.add_argument("--set", type=setting, action="append", default=[], metavar="KEY=VALUE", help="a change (JSON)")
     args = p.parse_args()
-    settings = dict(args.set)
+    settings, runs = dict(args.set), []
     for seed in args.seeds:
-        val, test, seconds = run(args.model, settings, seed)
+        runs.append(run(args.model, settings, seed))
+        val, test, seconds = runs[-1]
         print(f"{args.model} {json.dumps(settings)} seed {seed}: validation {val:.2%}, test {test:.2%}, {seconds:.1f}s")
+    vals, tests, seconds = zip(*runs)
+    print(
+        f"{args.model} {json.dumps(settings)}: validation mean {statistics.mean(vals):.3%}, "
+        f"test mean {statistics.mean(tests):.3%}, lowest {min(tests):.2%}; median {statistics.median(seconds):.2f}s"
+    )
