@@ -93,7 +93,7 @@ def test_finetuning_on_three_corrections_runs_says_what_to_trust_and_the_dashboa
     app.model.value = "personal"
     draw(app, strokes(7))
     assert app.predictor.name == "personal" and app.digit.value != "" and "error" not in app.status.value
-    assert "Layer 5" in app.features.value  # best's architecture: five conv layers
+    assert "Layer 6" in app.features.value  # best's architecture: six conv layers
 
 
 def test_exporting_a_corrupt_personal_model_is_one_line(tmp_path):
