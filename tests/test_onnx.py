@@ -70,7 +70,8 @@ def test_onnx_runtime_gives_the_feature_maps_explain_shows(name, inputs):
 
 def test_a_batch_of_any_size_runs_and_a_wrong_shape_is_refused():
     model = OnnxModel("fast")
-    assert [model.probs(np.zeros((n, 1, 28, 28), np.float32)).shape for n in (1, 3)] == [(1, 10), (3, 10)]
+    assert [model.probs(np.zeros((n, 1, 28, 28), np.float32)).shape for n in (1, 3, 40)] == [(1, 10), (3, 10), (40, 10)]
+    assert [m.shape[0] for m in model.feature_maps(np.zeros((40, 1, 28, 28), np.float32))] == [40] * 4  # run in chunks
     with pytest.raises(ValueError, match=r"\[N, 1, 28, 28\]"):
         model.probs(np.zeros((1, 28, 28), np.float32))
 
