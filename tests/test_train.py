@@ -37,6 +37,15 @@ def test_a_short_run_learns():
     assert set(history[0]) == {"epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"}
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
+def test_a_short_run_learns_on_a_gpu_in_each_precision(precision):
+    model = small_model()
+    history = fit(model, recipe(epochs=2, augment=Augment(), precision=precision), *DATA, device="cuda", **SMALL)
+    assert history[-1]["val_accuracy"] > 0.85
+    assert all(p.device.type == "cuda" for p in model.parameters())
+
+
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_the_same_seed_gives_the_same_weights_on_cpu(precision):
     def weights(seed):
