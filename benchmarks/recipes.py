@@ -40,9 +40,10 @@ def run(name, settings, seed):
     """Train once: (validation accuracy, test accuracy, seconds of training)."""
     arch, args, recipe = changed(name, settings)
     torch.manual_seed(seed)  # as train_variant does: the same seed gives the shipped variant's weights
-    model = build(arch, args)
+    train_data = load_mnist("train")
+    model = build(arch, args, images=train_data[0])
     x_val, y_val = load_mnist("val")
-    history = fit(model, recipe, load_mnist("train"), (x_val, y_val), seed=seed, progress=False)
+    history = fit(model, recipe, train_data, (x_val, y_val), seed=seed, progress=False)
     x_test, y_test = load_mnist("test")
     val = accuracy(predict_logits(model, x_val).argmax(1), y_val)
     return val, evaluate(model, x_test, y_test)[1], sum(h["seconds"] for h in history)

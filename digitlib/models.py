@@ -7,6 +7,7 @@ so training, evaluation and the dashboard cannot feed it differently.
 from dataclasses import asdict, dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from digitlib.constants import DEFAULT_MODEL, IMAGE_SIZE, MNIST_MEAN, MNIST_STD, NUM_CLASSES  # noqa: F401
@@ -81,6 +82,27 @@ class MLP(nn.Module):
         return self.net(x)  # [N, 1, 28, 28] -> [N, 10]
 
 
+class WhitenedConv(nn.Conv2d):
+    """A first conv whose filters are set from the training images, not learned: the leading eigenvectors of the
+    image patches' covariance, each divided by the square root of its eigenvalue, so that its outputs are uncorrelated
+    and alike in size (airbench's whitening layer for CIFAR-10). Nothing before it learns, so training does no
+    backward pass through it."""
+
+    IMAGES = 5000  # the first training images: enough for a 25-by-25 covariance
+
+    def __init__(self, channels, kernel, stride):
+        super().__init__(1, channels, kernel, stride=stride, padding=kernel // 2, bias=False)
+        self.weight.requires_grad_(False)
+
+    def whiten(self, x, eps=5e-4):
+        """Set the filters from normalised images x [N, 1, H, W]."""
+        patches = F.unfold(x.double(), self.kernel_size, padding=self.padding, stride=self.stride)
+        patches = patches.transpose(1, 2).flatten(0, 1)  # [patches, kernel * kernel]
+        values, vectors = torch.linalg.eigh(patches.T @ patches / len(patches))  # ascending
+        top = torch.arange(len(values) - 1, len(values) - 1 - self.out_channels, -1)
+        self.weight.copy_((vectors[:, top] / torch.sqrt(values[top] + eps)).T.reshape(self.weight.shape))
+
+
 class ConvNet(nn.Module):
     """Conv stages (each: 3x3 convs, then 2x2 max-pool) -> fully connected head -> 10 logits.
 
@@ -88,6 +110,7 @@ class ConvNet(nn.Module):
     stem_stride=2 makes the very first conv a strided 5x5 that downsamples in place of the first pool.
     strided=True makes every stage's first conv stride 2 in place of the pool after the stage: a quarter of the work
     for that conv and everything after it in the stage, and no pooling to do.
+    whitened_stem=True makes the very first conv a WhitenedConv, without batch norm: prepare() sets it.
     """
 
     kind = "cnn"
@@ -101,6 +124,7 @@ class ConvNet(nn.Module):
         act="leaky_relu",
         stem_stride=1,
         strided=False,
+        whitened_stem=False,
     ):
         super().__init__()
         layers, width = [Normalize()], 1
@@ -110,11 +134,14 @@ class ConvNet(nn.Module):
                 stem = i == j == 0 and stem_stride > 1
                 kernel = 5 if stem else 3
                 stride = stem_stride if stem else 2 if strided and j == 0 else 1
-                layers.append(
-                    nn.Conv2d(width, channels, kernel, stride=stride, padding=kernel // 2, bias=not batchnorm)
-                )
-                if batchnorm:
-                    layers.append(nn.BatchNorm2d(channels))
+                if i == j == 0 and whitened_stem:
+                    layers.append(WhitenedConv(channels, kernel, stride))
+                else:
+                    layers.append(
+                        nn.Conv2d(width, channels, kernel, stride=stride, padding=kernel // 2, bias=not batchnorm)
+                    )
+                    if batchnorm:
+                        layers.append(nn.BatchNorm2d(channels))
                 layers.append(activation(act))
                 width = channels
             if pool:
@@ -123,6 +150,13 @@ class ConvNet(nn.Module):
         with torch.no_grad():  # flattened size, whatever the stages
             width = self.features(torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE)).numel()
         self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), *dense_layers(width, hidden, dropout, act))
+
+    def prepare(self, x):
+        """Set what is set from the training images x [N, 1, 28, 28] rather than learned: a whitened stem."""
+        with torch.no_grad():
+            for layer in self.features:
+                if isinstance(layer, WhitenedConv):
+                    layer.whiten(self.features[0](x[: layer.IMAGES]))
 
     def forward(self, x):
         return self.head(self.features(x))  # [N, 1, 28, 28] -> [N, C, h, w] -> [N, 10]
@@ -206,6 +240,7 @@ VARIANTS = {
                 act="relu",
                 stem_stride=2,
                 strided=True,
+                whitened_stem=True,
             ),
             Recipe(epochs=1, batch_size=128, lr=4e-2, label_smoothing=0.1, channels_last=True),
         ),
@@ -228,11 +263,16 @@ def variant(name):
     return VARIANTS[name]
 
 
-def build(arch, args):
-    """A fresh model from an architecture name and its arguments (as stored beside the weights)."""
+def build(arch, args, images=None):
+    """A fresh model from an architecture name and its arguments (as stored beside the weights). images: the training
+    images [N, 1, 28, 28], to train it from scratch: what is set from them rather than learned (a whitened stem) is set;
+    without them, such parts wait for weights to be loaded."""
     if arch not in ARCHITECTURES:
         raise DigitlibError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[arch](**args)
+    model = ARCHITECTURES[arch](**args)
+    if images is not None and hasattr(model, "prepare"):
+        model.prepare(images)
+    return model
 
 
 def conv_outputs(model):

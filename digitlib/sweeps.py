@@ -132,7 +132,7 @@ def run_sweep(
                 print(f"the same run as {trial.same_as}: its weights are scored, not trained again")
         else:
             torch.manual_seed(seed)
-            model = build(trial.arch, trial.args)
+            model = build(trial.arch, trial.args, images=train_data[0])
             history = fit(
                 model, recipe, train_data, (x_val, y_val), seed=seed, max_batches=max_batches, progress=progress
             )

@@ -243,14 +243,15 @@ def train_variant(
     recipe = replace(v.recipe, **{k: x for k, x in dict(epochs=epochs, precision=precision).items() if x})
     device = pick_device(device)
     torch.manual_seed(seed)
-    model = build(v.arch, v.args)
+    train_data = load_mnist("train", limit=limit)
+    model = build(v.arch, v.args, images=train_data[0])
     Path(out).mkdir(parents=True, exist_ok=True)
     checkpoint = Path(out) / f"{name}.ckpt.pt"
     x_val, y_val = load_mnist("val", limit=limit)
     history = fit(
         model,
         recipe,
-        load_mnist("train", limit=limit),
+        train_data,
         (x_val, y_val),
         seed=seed,
         device=device,

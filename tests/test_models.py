@@ -1,8 +1,12 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
+from digitlib.data import load_mnist
 from digitlib.errors import DigitlibError
 from digitlib.models import VARIANTS, build, count_params, variant
+from digitlib.train import fit
 
 
 @pytest.mark.parametrize("name", VARIANTS)
@@ -46,3 +50,26 @@ def test_a_strided_net_downsamples_with_its_convs_and_never_pools():
     assert [c.stride for c in convs] == [(2, 2)] * 4 and [c.kernel_size[0] for c in convs] == [5, 3, 3, 3]
     assert not any(isinstance(m, torch.nn.MaxPool2d) for m in model.modules())
     assert model.features(torch.zeros(2, 1, 28, 28)).shape == (2, 128, 2, 2)  # 28 -> 14 -> 7 -> 4 -> 2
+
+
+def test_a_whitened_stem_decorrelates_the_patches_it_was_set_from_and_is_not_trained():
+    x, y = load_mnist("train", limit=1000)
+    args = dict(stages=((8,), (16,)), hidden=(), batchnorm=True, stem_stride=2, strided=True, whitened_stem=True)
+    model = build("ConvNet", args, images=x)
+    stem = model.features[1]
+    out = stem(model.features[0](x)).detach().transpose(0, 1).flatten(1).double()  # [channels, images * positions]
+    covariance = out @ out.T / out.shape[1]
+    assert torch.allclose(covariance, torch.eye(8, dtype=torch.double), atol=0.02)
+    assert stem.weight.abs().sum() > 0 and not stem.weight.requires_grad
+
+    before = stem.weight.clone()
+    fit(
+        model,
+        replace(VARIANTS["fast"].recipe, precision="fp32"),
+        (x, y),
+        (x[:100], y[:100]),
+        device="cpu",
+        progress=False,
+    )
+    assert torch.equal(stem.weight, before)
+    assert not torch.equal(build("ConvNet", args).features[1].weight, before)  # without images: left for loaded weights
