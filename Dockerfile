@@ -13,7 +13,7 @@ COPY weights weights
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /dist .
 
 FROM python:3.11-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONSAFEPATH=1
 WORKDIR /app
 COPY requirements.txt .
 # The pinned set without the test and lint tools; torch and torchvision as CPU-only wheels (PyPI's carry CUDA).

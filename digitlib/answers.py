@@ -19,6 +19,13 @@ def probs(logits, temperature=1.0):
     return softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=1)
 
 
+def temperature_problem(temperature):
+    """Why a stored temperature cannot divide logits (not a number, not finite, not positive), or None."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 < temperature < np.inf:
+        return f"temperature {temperature!r} is not a finite positive number"
+    return None
+
+
 def accuracy(y_pred, y):
     """Fraction of predicted labels y_pred [N] equal to the true labels y [N] (tensors or arrays)."""
     return int((y_pred == y).sum()) / len(y)

@@ -28,6 +28,7 @@ from digitlib.onnx_model import OnnxPredictor, shipped
 from digitlib.rows import problem, read
 
 FIELD = "image"  # the multipart field holding the image (the name other digit APIs use)
+BODY_SECONDS = 20  # a request body must arrive within this many seconds of its first byte: no trickled uploads
 ENV = "DIGITLIB_API"  # the environment variable through which `serve` hands its Settings to each worker, as JSON
 log = logging.getLogger("digitlib.api")
 
@@ -47,11 +48,12 @@ def usable_cores():
 @dataclass
 class Settings:
     """weights: folder of NAME.onnx; threads: images read at once per worker (default: usable cores / workers);
-    max_bytes: largest request body accepted."""
+    max_bytes: largest request body accepted; body_seconds: longest a body may take to arrive."""
 
     weights: str = str(WEIGHTS_DIR)
     threads: int = field(default_factory=usable_cores)
     max_bytes: int = MAX_UPLOAD
+    body_seconds: float = BODY_SECONDS
 
     @classmethod
     def from_env(cls):
@@ -88,11 +90,11 @@ def model_rows(folder, names):
 
 
 class BodyLimit:
-    """ASGI middleware refusing a request body over max_bytes with 413: by its Content-Length before reading any of
-    it, else (chunked) as soon as the bytes received pass the limit."""
+    """ASGI middleware refusing a request body over max_bytes with 413 (by its Content-Length before reading any of
+    it, else as soon as the bytes received pass the limit) and one still arriving after `seconds` with 408."""
 
-    def __init__(self, app, max_bytes):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes, seconds):
+        self.app, self.max_bytes, self.seconds = app, max_bytes, seconds
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -100,12 +102,19 @@ class BodyLimit:
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > self.max_bytes:
             return await error(413, too_large(int(length), self.max_bytes))(scope, receive, send)
-        seen = 0
+        seen, done = 0, False
+        deadline = anyio.current_time() + self.seconds
 
         async def limited():
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, done
+            if done:  # the body is in: waiting for a disconnect has no deadline
+                return await receive()
+            with anyio.move_on_after(deadline - anyio.current_time()) as timer:
+                message = await receive()
+            if timer.cancelled_caught:
+                raise HTTPException(408, f"the request body took over {self.seconds} s to arrive")
             seen += len(message.get("body", b""))
+            done = not message.get("more_body", False)
             if seen > self.max_bytes:
                 raise HTTPException(413, too_large(None, self.max_bytes))
             return message
@@ -170,7 +179,7 @@ def create_app(settings=None):
         version=__version__,
         description="Reads handwritten digits and numbers from images, as `python -m digitlib predict --json` does.",
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_bytes, seconds=settings.body_seconds)
     app.add_exception_handler(HTTPException, lambda r, e: error(e.status_code, str(e.detail), e.headers))
     app.add_exception_handler(RequestValidationError, lambda r, e: error(422, one_line(e)))
     app.add_exception_handler(Exception, unexpected)

@@ -17,6 +17,9 @@ from digitlib.errors import DigitlibError
 from digitlib.models import DEFAULT_MODEL, VARIANTS, variant
 from digitlib.rows import predict_row
 
+MAX_HEADER_BYTES = 16_384  # `serve`: a request's line and headers (browsers send under 8 kB)
+MAX_CONNECTIONS = 64  # `serve`: connections a worker serves at once (a classroom of 30 fits twice)
+
 
 def cmd_data(args):
     from digitlib.data import ensure_mnist, raw_dir
@@ -232,8 +235,15 @@ def cmd_serve(args):
     env = {**os.environ, ENV: json.dumps(settings.__dict__)}
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # one core per image read
         env.setdefault(var, "1")
+    # The working directory is not on the workers' import path: PYTHONSAFEPATH, as -P, for Python; uvicorn puts
+    # --app-dir there (default ".") so it is digitlib's own folder. h11 with a cap on headers (httptools has none:
+    # 32 MB of headers were accepted), and at most --max-connections at once per worker (then 503)
+    env["PYTHONSAFEPATH"] = "1"
     command = [sys.executable, "-m", "uvicorn", "--factory", "digitlib.api:app_from_env", "--host", args.host]
+    command += ["--app-dir", str(PACKAGE_DIR.parent)]
     command += ["--port", str(args.port), "--workers", str(args.workers), "--no-server-header"]
+    command += ["--http", "h11", "--h11-max-incomplete-event-size", str(MAX_HEADER_BYTES)]
+    command += ["--limit-concurrency", str(args.max_connections)]
     command += ["--log-level", args.log_level] + ([] if args.access_log else ["--no-access-log"])
     os.execve(sys.executable, command, env)
 
@@ -453,6 +463,12 @@ def parser():
     )
     s.add_argument("--weights", default=str(WEIGHTS_DIR), help="folder of the NAME.onnx models served")
     s.add_argument("--max-bytes", type=positive, default=MAX_UPLOAD, help="largest request body accepted")
+    s.add_argument(
+        "--max-connections",
+        type=positive,
+        default=MAX_CONNECTIONS,
+        help="connections each worker serves at once; past it, 503",
+    )
     s.add_argument("--access-log", action="store_true", help="log every request")
     s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     from digitlib.corrections import CORRECTIONS_DIR

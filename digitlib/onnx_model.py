@@ -85,7 +85,9 @@ class OnnxModel:
         try:
             self.temperature = float(self.metadata.get(TEMPERATURE_KEY, 1.0))
         except ValueError:
-            raise DigitlibError(f"ONNX model {path} has a temperature that is not a number; {hint}") from None
+            self.temperature = self.metadata[TEMPERATURE_KEY]
+        if problem := answers.temperature_problem(self.temperature):
+            raise DigitlibError(f"ONNX model {path}: its {problem}; {hint}")
         self.map_names = [o.name for o in self.session.get_outputs() if o.name != LOGITS]
 
     def _run(self, outputs, x):

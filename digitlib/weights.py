@@ -3,20 +3,23 @@
 import functools
 import hashlib
 import json
-import math
 import tempfile
 from pathlib import Path
 
 import safetensors.torch
+import torch
 from filelock import FileLock
 from safetensors import SafetensorError
 
+from digitlib.answers import temperature_problem
 from digitlib.constants import TRAINED_DIR, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
 from digitlib.files import read_json, save_json, write_atomic  # noqa: F401 -- weights.write_atomic etc. for callers
-from digitlib.models import ARCHITECTURES, VARIANTS, build
+from digitlib.models import ARCHITECTURES, VARIANTS, build, count_params
 
 REQUIRED_KEYS = ("arch", "args", "temperature")
+MAX_META_BYTES = 1_000_000  # a NAME.json is a few kB: a larger one is refused before it is parsed
+MAX_PARAMS = 10_000_000  # a model with more parameters is refused before any is allocated (the shipped: under 1M)
 SHA256_KEY = "safetensors_sha256"  # NAME.json names the one NAME.safetensors it was written with
 
 
@@ -70,24 +73,30 @@ def meta_problem(meta):
     if not isinstance(args, dict):
         return f"args {args!r} is not a JSON object"
     try:
-        build(arch, args)
+        with torch.device("meta"):  # shapes without storage: crafted arguments cannot allocate gigabytes here
+            params = count_params(build(arch, args))
     except Exception as e:  # noqa: BLE001 -- whatever the constructor makes of bad arguments
         reason = str(e).partition("\n")[0]
         return f"args {json.dumps(args)} do not build a {arch}: {type(e).__name__}: {reason}"
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 < temperature < math.inf:
-        return f"temperature {temperature!r} is not a finite positive number"
-    return None
+    if params > MAX_PARAMS:
+        return f"args {json.dumps(args)} make a {arch} of {params:,} parameters, over the limit of {MAX_PARAMS:,}"
+    return temperature_problem(temperature)
 
 
 def read_meta(name, folder=WEIGHTS_DIR):
     """The checked metadata of a model, or a DigitlibError naming the file and the command that retrains it."""
     _, meta_path = paths(name, folder)
     try:
+        if (size := meta_path.stat().st_size) > MAX_META_BYTES:
+            raise DigitlibError(
+                f"corrupt weights metadata {meta_path} ({size:,} bytes, over the limit of "
+                f"{MAX_META_BYTES:,}); {retrain_hint(name, folder)}"
+            )
         meta = read_json(meta_path)
         problem = meta_problem(meta)
     except FileNotFoundError:
         raise DigitlibError(f"no weights metadata {meta_path}; {retrain_hint(name, folder)}") from None
-    except ValueError:
+    except (ValueError, RecursionError):
         problem = "not JSON"
     if problem:
         raise DigitlibError(f"corrupt weights metadata {meta_path} ({problem}); {retrain_hint(name, folder)}")

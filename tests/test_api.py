@@ -4,6 +4,7 @@ each kind of bad request: a 4xx with the CLI's one-line message in JSON, never a
 import asyncio
 import base64
 import concurrent.futures
+import contextlib
 import io
 import json
 import os
@@ -164,6 +165,18 @@ def test_a_chunked_body_too_large_is_refused_once_past_the_limit(app):
     assert_error(call(app, "POST", "/predict", content=chunks()), 413, f"over the limit of {MAX_BYTES:,} bytes")
 
 
+def test_a_body_still_trickling_in_after_the_deadline_is_a_408(seven):
+    slow_app = api.create_app(api.Settings(threads=1, max_bytes=MAX_BYTES, body_seconds=1))
+
+    async def trickle():  # 10 bytes every 0.1 s: the whole would take several seconds
+        for i in range(0, len(seven), 10):
+            await asyncio.sleep(0.1)
+            yield seven[i : i + 10]
+
+    assert_error(call(slow_app, "POST", "/predict", content=trickle()), 408, "the request body took over 1 s to arrive")
+    assert call(slow_app, "POST", "/predict", content=seven).json()["digit"] == 7  # a body sent at once: no wait
+
+
 def test_an_unknown_model_is_a_400_naming_the_models_served(app, seven):
     reply = call(app, "POST", "/predict?model=resnet", content=seven)
     assert_error(reply, 400, f"unknown model 'resnet'; choose from {', '.join(shipped())}")
@@ -233,14 +246,15 @@ def test_serve_on_an_unknown_host_or_without_models_is_one_line(capsys, tmp_path
     assert lines[1].startswith(f"error: no ONNX model in {tmp_path}")
 
 
-def test_serve_runs_workers_without_torch_and_answers(seven):
+def test_serve_runs_workers_without_torch_and_answers_within_its_limits(seven, tmp_path):
     import psutil
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     args = ["-m", "digitlib", "serve", "--port", str(port), "--workers", "2", "--log-level", "warning"]
-    server = subprocess.Popen([sys.executable, *args], env=ENV, stderr=subprocess.PIPE, text=True)
+    (tmp_path / "uvicorn.py").write_text("raise SystemExit('the working directory was on the import path')\n")
+    server = subprocess.Popen([sys.executable, *args], env=ENV, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -254,6 +268,10 @@ def test_serve_runs_workers_without_torch_and_answers(seven):
                 time.sleep(0.2)
         reply = httpx.post(f"{url}/predict", files={"image": ("seven.png", seven)}, timeout=30)
         assert reply.json()["digit"] == 7
+        huge_headers = {f"x-{i}": "a" * 1000 for i in range(1000)}  # 1 MB: refused, and the server goes on
+        with contextlib.suppress(httpx.TransportError):  # a 400, or the connection closed while still sending
+            assert httpx.get(f"{url}/healthz", headers=huge_headers, timeout=30).status_code == 400
+        assert httpx.get(f"{url}/healthz", timeout=30).status_code == 200
         processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children()]
         assert len(processes) >= 3  # uvicorn's supervisor and its 2 workers (and multiprocessing's helper)
         for process in processes:

@@ -118,3 +118,43 @@ def test_the_onnx_runtime_reads_digits_without_importing_torch():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/", env=env, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def external_tensor(name, location):
+    """A float tensor [4] whose bytes ONNX would read from the file `location`."""
+    from onnx import TensorProto
+
+    tensor = TensorProto(name=name, data_type=TensorProto.FLOAT, dims=[4], data_location=TensorProto.EXTERNAL)
+    for key, value in (("location", location), ("offset", "0"), ("length", "16")):
+        tensor.external_data.add(key=key, value=value)
+    return tensor
+
+
+@pytest.mark.parametrize("where", ["initializer", "constant"])
+def test_an_onnx_model_with_tensors_in_other_files_is_refused_and_reads_none(tmp_path, monkeypatch, where):
+    from onnx import TensorProto, helper
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "secret.bin").write_bytes(b"SECRET" * 3)
+    output = helper.make_tensor_value_info("W", TensorProto.FLOAT, [4])
+    if where == "initializer":  # the model's output is the tensor itself
+        graph = helper.make_graph([], "g", [], [output], [external_tensor("W", "secret.bin")])
+    else:
+        node = helper.make_node("Constant", [], ["W"], value=external_tensor("value", "secret.bin"))
+        graph = helper.make_graph([node], "g", [], [output])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    (tmp_path / "evil.onnx").write_bytes(model.SerializeToString())
+    with pytest.raises(DigitlibError, match=r"evil.onnx keeps tensors in other files, which are not read"):
+        OnnxModel("evil", tmp_path)
+
+
+@pytest.mark.parametrize("temperature", ["nan", "inf", "-1.0", "0", "warm"])
+def test_an_onnx_model_with_a_temperature_that_cannot_divide_logits_is_refused(tmp_path, temperature):
+    import onnx
+
+    model = onnx.load(onnx_path("fast"))
+    (entry,) = [p for p in model.metadata_props if p.key == "temperature"]
+    entry.value = temperature
+    onnx.save(model, onnx_path("fast", tmp_path))  # alone: no NAME.json beside it to be stale against
+    with pytest.raises(DigitlibError, match=rf"fast.onnx: its temperature .*{temperature}.* is not a finite positive"):
+        OnnxModel("fast", tmp_path)

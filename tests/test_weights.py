@@ -142,6 +142,26 @@ def test_bad_metadata_is_one_error_naming_the_file_and_the_retrain_command(saved
             read("tiny", saved)
 
 
+def test_metadata_of_a_huge_model_is_refused_before_any_of_it_is_allocated(saved):
+    import resource
+
+    meta = json.loads((saved / "tiny.json").read_text())
+    (saved / "tiny.json").write_text(json.dumps({**meta, "arch": "MLP", "args": {"hidden": [400_000, 400_000]}}))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(DigitlibError, match=r"tiny.json .*parameters, over the limit of 10,000,000"):
+        weights.read_meta("tiny", saved)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # kB: not the 640 GB it asks for
+
+
+def test_metadata_too_large_or_too_deep_to_parse_is_refused(saved):
+    (saved / "tiny.json").write_bytes(b" " * (weights.MAX_META_BYTES + 1))
+    with pytest.raises(DigitlibError, match=r"tiny.json \(1,000,001 bytes, over the limit of 1,000,000\)"):
+        weights.read_meta("tiny", saved)
+    (saved / "tiny.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DigitlibError, match=r"corrupt weights metadata .*tiny.json \(not JSON\)"):
+        weights.read_meta("tiny", saved)
+
+
 @pytest.mark.parametrize("key", ["arch", "args", "temperature"])
 def test_metadata_missing_a_required_key_is_a_clear_error(saved, key):
     meta = json.loads((saved / "tiny.json").read_text())
