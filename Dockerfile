@@ -2,6 +2,7 @@
 #   docker build -t digitlib .
 #   docker run --rm -p 8000:8000 digitlib                                 # API, docs at http://localhost:8000/docs
 #   docker run --rm -p 8866:8866 digitlib voila notebooks/06_dashboard.ipynb --port=8866 --Voila.ip=0.0.0.0 --no-browser
+# The dashboard saves no corrections unless run with -e DIGITLIB_CORRECTIONS=on (and a volume for them).
 # Extra arguments go to the API: docker run ... digitlib python -m digitlib serve --host 0.0.0.0 --workers 2
 
 FROM python:3.11-slim AS wheel

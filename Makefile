@@ -51,8 +51,9 @@ lint: setup
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
 	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 
+# on this machine's loopback the visitor is you: saving corrections is on unless DIGITLIB_CORRECTIONS=off is set
 dashboard: setup
-	$(BIN)/voila notebooks/06_dashboard.ipynb --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser
+	DIGITLIB_CORRECTIONS=$${DIGITLIB_CORRECTIONS:-on} $(BIN)/voila notebooks/06_dashboard.ipynb --port=$(PORT) --Voila.ip=127.0.0.1 --no-browser
 
 serve: setup
 	$(BIN)/python -m digitlib serve --port $(API_PORT)

@@ -257,14 +257,20 @@ def cmd_corrections(args):
 
         print(f"added the demo hand's {save_demo(folder)} drawings to {folder}", file=sys.stderr)
     if args.import_file:
-        added, present = corrections.import_archive(args.import_file, folder)
-        print(f"imported {added} corrections from {args.import_file} ({present} were already here)", file=sys.stderr)
+        added, present, skipped = corrections.import_archive(args.import_file, folder)
+        for line in skipped:
+            print(f"skipped {line}", file=sys.stderr)
+        print(
+            f"imported {added} corrections from {args.import_file} ({present} were already here"
+            f"{f', {len(skipped)} skipped' if skipped else ''})",
+            file=sys.stderr,
+        )
     samples, broken = corrections.read(folder)
     if args.export:
         n = corrections.export(args.export, folder)
         print(f"exported {n} corrections to {args.export}", file=sys.stderr)
     per_digit = corrections.counts(samples)
-    state = "off (DIGITLIB_CORRECTIONS)" if not corrections.enabled() else "on"
+    state = "on" if corrections.enabled() else f"off; {corrections.CORRECTIONS_ENV}=on saves them"
     if args.json:
         print_json(dict(folder=str(folder), total=len(samples), per_digit=per_digit, unreadable=broken, saving=state))
         return
@@ -478,7 +484,11 @@ def parser():
     k.add_argument("--folder", default=str(CORRECTIONS_DIR), help="the corrections folder")
     k.add_argument("--export", metavar="FILE", default=None, help="write every correction into a zip archive FILE")
     k.add_argument(
-        "--import", dest="import_file", metavar="FILE", default=None, help="add the corrections of an archive FILE"
+        "--import",
+        dest="import_file",
+        metavar="FILE",
+        default=None,
+        help="add the corrections of an archive FILE (a sample failing a check: skipped, with a line)",
     )
     k.add_argument("--demo", action="store_true", help="add the demo hand's 400 drawings (digitlib.hand)")
 

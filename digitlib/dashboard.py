@@ -10,7 +10,10 @@ move, hovering included, 60 a second or more, a message each): the page sends a 
 apart (digitlib.pad.MOVE_MS), every point kept, which is what lets one server keep up with a classroom drawing at once.
 The kernel reads with ONNX Runtime (digitlib.onnx_model.OnnxPredictor) and never imports torch: a visitor's kernel
 stays small. Beside a single digit read, "Wrong? It is a ..." saves the drawing with the right label
-(digitlib.corrections), unless the server's environment has DIGITLIB_CORRECTIONS=off.
+(digitlib.corrections) where the server's environment has DIGITLIB_CORRECTIONS=on, at most
+corrections.SAVES_PER_MINUTE new drawings a minute; choosing again for the same drawing (another model's reading of
+it included) relabels it. An upload is kept at most KEPT_SIDE pixels on a side, and the canvas's copy of it is made
+once: a page connecting again is painted without converting the picture again.
 """
 
 import asyncio
@@ -30,14 +33,15 @@ from digitlib import corrections, ink, view
 from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
 from digitlib.images import MAX_UPLOAD, open_image
-from digitlib.ink import HEIGHT, WIDTH
+from digitlib.ink import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH
 from digitlib.onnx_model import OnnxPredictor, onnx_path, shipped
 from digitlib.pad import Pad
 
 PEN = 18  # default pen width, canvas pixels
-PEN_RANGE = (4, 40)  # the pen widths offered, and allowed whatever the page sends
-MAX_STROKE_POINTS = 1000  # the pad sends a point per 2 screen pixels: a stroke 2000 px long; points past it dropped
-MAX_STROKES = 40  # strokes in one drawing; a number such as 2026 takes about 8
+# An upload is kept at most this size on a side: 40 times the network's 28 pixels, so that a digit filling a tenth
+# of the picture is still 4 times larger than the 20 pixels it is shrunk to; a 7000 x 7000 photo (196 MB as RGBA)
+# is kept as 5 MB.
+KEPT_SIDE = 1120
 
 # The layout reflows by width: rows wrap instead of shrinking their controls, the canvas scales down to fit (its
 # aspect kept; pointer positions are scaled by the size the pad is shown at), and wide pictures shrink with it.
@@ -120,10 +124,12 @@ def guarded(method):
     return run
 
 
-def models(personal_dir=corrections.CORRECTIONS_DIR):
-    """{name: folder} of the models offered: the shipped ones, and the personal model where it has been made (a
-    broken one too, so that choosing it says what is wrong with it)."""
+def models(personal_dir=corrections.CORRECTIONS_DIR, personal=False):
+    """{name: folder} of the models offered: the shipped ones, and where personal is true the personal model if it
+    has been made (a broken one too, so that choosing it says what is wrong with it)."""
     found = {name: WEIGHTS_DIR for name in shipped()}
+    if not personal:
+        return found
     personal = corrections.PERSONAL
     try:
         if any(p.exists() for p in (onnx_path(personal, personal_dir), Path(personal_dir) / f"{personal}.json")):
@@ -137,21 +143,26 @@ class DigitDashboard:
     """Canvas, controls and views; `widget` is the app.
 
     corrections_dir: where corrections are saved and the personal model is looked for; saving: whether the
-    "Wrong? It is a ..." buttons are offered (default: unless DIGITLIB_CORRECTIONS=off)."""
+    "Wrong? It is a ..." buttons are offered (default: where DIGITLIB_CORRECTIONS=on); personal: whether the
+    personal model is offered (default: where DIGITLIB_PERSONAL=on)."""
 
-    def __init__(self, model=DEFAULT_MODEL, corrections_dir=corrections.CORRECTIONS_DIR, saving=None):
-        self.folders = models(corrections_dir)
+    def __init__(self, model=DEFAULT_MODEL, corrections_dir=corrections.CORRECTIONS_DIR, saving=None, personal=None):
+        personal = corrections.personal_offered() if personal is None else personal
+        self.folders = models(corrections_dir, personal)
         if model not in self.folders:
             raise DigitlibError(f"unknown model {model!r}; choose from {', '.join(self.folders)}")
         self.predictor = OnnxPredictor(model, self.folders[model])
         self.corrections_dir = corrections_dir
         self.saving = corrections.enabled() if saving is None else saving
         self.generation = 0  # counts readings and strokes begun: explaining an older reading is stale work
+        self.drawing = 0  # counts changes to what is read (a stroke, undo, clear, upload); not a model switch
         self.strokes = []  # [(pen width, [(x, y), ...]), ...]
-        self.picture = None  # an uploaded PIL image, shown and read instead of the strokes
+        self.picture = None  # an uploaded PIL image (at most KEPT_SIDE on a side), read instead of the strokes
+        self.picture_shown = None  # the RGBA pixels of it the canvas shows (at most WIDTH x HEIGHT)
         self.pen_down = False
         self.reading = None  # the Prediction of a single digit shown, which a correction saves; else None
-        self.saved = None  # (generation, sample id) of the last correction saved: a second choice relabels it
+        self.saved = None  # (drawing, sample id) of the last correction saved: a second choice relabels it
+        self.saves = corrections.RateLimit()  # new samples this visitor saves
 
         self.canvas = labelled(Canvas(width=WIDTH, height=HEIGHT), "digit-canvas")
         self.canvas.layout = widgets.Layout(width="100%", height="auto")  # scaled to fit; digit-canvas keeps 2:1
@@ -242,12 +253,13 @@ class DigitDashboard:
         if point is None:
             return
         if self.picture is not None:  # drawing after an upload starts a fresh drawing
-            self.picture = None
+            self.hold(None)
             self.redraw()
         if len(self.strokes) >= MAX_STROKES:
             self.say(f"A drawing holds {MAX_STROKES} strokes: undo or clear to draw more.", error=True)
             return
         self.generation += 1
+        self.drawing += 1
         self.pen_down = True
         self.strokes.append((pen_width(self.pen.value), [point]))
 
@@ -278,12 +290,20 @@ class DigitDashboard:
             c.clear()
             c.fill_style = "white"
             c.fill_rect(0, 0, WIDTH, HEIGHT)
-            if self.picture is not None:
-                shown = self.picture.convert("RGBA")
-                shown.thumbnail((WIDTH, HEIGHT))
-                c.put_image_data(np.asarray(shown), (WIDTH - shown.width) // 2, (HEIGHT - shown.height) // 2)
+            if self.picture_shown is not None:
+                h, w = self.picture_shown.shape[:2]
+                c.put_image_data(self.picture_shown, (WIDTH - w) // 2, (HEIGHT - h) // 2)
             for width, points in self.strokes:
                 paint(c, width, points)
+
+    def hold(self, picture):
+        """Keep an upload (None: none) at most KEPT_SIDE pixels on a side, and the pixels the canvas shows of it."""
+        if picture is not None:
+            picture.thumbnail((KEPT_SIDE, KEPT_SIDE))
+            shown = picture.convert("RGBA")
+            shown.thumbnail((WIDTH, HEIGHT))
+        self.picture = picture
+        self.picture_shown = None if picture is None else np.asarray(shown)
 
     def render(self):
         """The strokes as drawn, black on a transparent picture (digitlib.ink.render)."""
@@ -293,7 +313,9 @@ class DigitDashboard:
 
     @guarded
     def clear(self, *_):
-        self.strokes, self.picture, self.pen_down = [], None, False
+        self.strokes, self.pen_down = [], False
+        self.hold(None)
+        self.drawing += 1
         self.redraw()
         self.show()
 
@@ -302,6 +324,7 @@ class DigitDashboard:
         if self.strokes:
             self.strokes.pop()
             self.pen_down = False
+            self.drawing += 1
             self.redraw()
             self.show()
 
@@ -321,17 +344,19 @@ class DigitDashboard:
     @guarded
     def correct(self, label, *_):
         """Save the drawing (or picture) read as a single digit with the label chosen; choosing again for the same
-        drawing relabels the sample saved. A failure (disk full, a folder that cannot be written) is one line and
-        loses nothing."""
+        drawing (read by another model too) relabels the sample saved. A failure (disk full, the folder's quota
+        reached, too many in a minute) is one line and loses nothing."""
         if not self.saving or self.reading is None or self.pen_down:  # mid-stroke: the reading is of an older drawing
             return
-        picture = self.picture if self.picture is not None else self.render()
-        again = self.saved is not None and self.saved[0] == self.generation
+        again = self.saved is not None and self.saved[0] == self.drawing
+        if not again and not self.saves.allow():
+            self.say(view.not_saved(view.too_many(self.saves.count)), error=True)
+            return
         try:
             path = corrections.save(
                 label,
                 self.reading.x,
-                picture,
+                None if again else self.picture if self.picture is not None else self.render(),
                 strokes=self.strokes if self.picture is None else [],
                 model=self.predictor.name,
                 probs=self.reading.probs,
@@ -342,7 +367,7 @@ class DigitDashboard:
         except DigitlibError as e:
             self.say(view.not_saved(str(e)), error=True)
             return
-        self.saved = (self.generation, path.stem)
+        self.saved = (self.drawing, path.stem)
         self.say(view.saved(label, self.reading.digit, again))
 
     @guarded
@@ -363,7 +388,9 @@ class DigitDashboard:
         except DigitlibError as e:
             self.say(view.failed(str(e)), error=True)
             return
-        self.picture, self.strokes, self.pen_down = picture, [], False
+        self.strokes, self.pen_down = [], False
+        self.hold(picture)
+        self.drawing += 1
         self.redraw()
         self.show()
 

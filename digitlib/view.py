@@ -102,6 +102,11 @@ def saved(label, read, again=False):
     return f"Saved as a {label}: thank you. The personal model learns from it when it is next fine-tuned."
 
 
+def too_many(count):
+    """Why a correction was not saved when a visitor saved count new drawings within the last minute."""
+    return f"You saved {count} drawings within a minute: wait a little before saving the next"
+
+
 def not_saved(message):
     """The status line when a correction could not be saved: why, and that nothing was lost."""
     return f"{message}. The drawing is kept."

@@ -14,7 +14,16 @@ from strokes import strokes
 
 from digitlib import corrections
 from digitlib.constants import ROOT, WEIGHTS_DIR
-from digitlib.dashboard import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH, DigitDashboard, dashboard
+from digitlib.dashboard import (
+    HEIGHT,
+    KEPT_SIDE,
+    MAX_STROKE_POINTS,
+    MAX_STROKES,
+    PEN_RANGE,
+    WIDTH,
+    DigitDashboard,
+    dashboard,
+)
 from digitlib.models import VARIANTS
 
 FAST_CONVS = sum(len(stage) for stage in VARIANTS["fast"].args["stages"])  # a picture of each conv layer's maps
@@ -343,11 +352,11 @@ def test_with_saving_switched_off_no_correction_is_offered_or_saved(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_saving_follows_the_servers_environment(tmp_path, monkeypatch):
-    monkeypatch.setenv(corrections.CORRECTIONS_ENV, "off")
-    assert DigitDashboard("fast", corrections_dir=tmp_path).saving is False
-    monkeypatch.delenv(corrections.CORRECTIONS_ENV)
+def test_saving_follows_the_servers_environment_and_is_off_by_default(tmp_path, monkeypatch):
+    monkeypatch.setenv(corrections.CORRECTIONS_ENV, "on")
     assert DigitDashboard("fast", corrections_dir=tmp_path).saving is True
+    monkeypatch.delenv(corrections.CORRECTIONS_ENV)
+    assert DigitDashboard("fast", corrections_dir=tmp_path).saving is False
 
 
 def test_a_correction_is_offered_for_a_single_digit_only(app):
@@ -367,7 +376,7 @@ def personal_copy_of(folder, name="fast"):
 def test_the_personal_model_is_offered_once_it_exists_and_reads(app, tmp_path):
     assert "personal" not in app.model.options
     personal_copy_of(app.corrections_dir)
-    app = DigitDashboard("fast", corrections_dir=app.corrections_dir)
+    app = DigitDashboard("fast", corrections_dir=app.corrections_dir, personal=True)
     assert "personal" in app.model.options
     draw(app, strokes(3))
     app.model.value = "personal"
@@ -382,7 +391,7 @@ def test_a_broken_personal_model_is_one_line_and_the_other_models_still_work(app
         onnx.write_bytes(b"not a model")
     else:
         onnx.unlink()
-    app = DigitDashboard("fast", corrections_dir=app.corrections_dir)
+    app = DigitDashboard("fast", corrections_dir=app.corrections_dir, personal=True)
     draw(app, strokes(3))
     app.model.value = "personal"
     status = app.status.value
@@ -403,5 +412,66 @@ def test_a_corrections_folder_that_cannot_be_looked_into_leaves_the_shipped_mode
         return exists(path, *args, **kwargs)
 
     monkeypatch.setattr(Path, "exists", refused)
-    app = DigitDashboard("fast", corrections_dir=tmp_path)
+    app = DigitDashboard("fast", corrections_dir=tmp_path, personal=True)
     assert "personal" not in app.model.options and "best" in app.model.options
+
+
+def test_the_personal_model_is_offered_only_where_its_owner_turned_it_on(tmp_path, monkeypatch):
+    personal_copy_of(tmp_path)
+    monkeypatch.delenv(corrections.PERSONAL_ENV, raising=False)
+    assert "personal" not in DigitDashboard("fast", corrections_dir=tmp_path).model.options
+    monkeypatch.setenv(corrections.PERSONAL_ENV, "on")
+    assert "personal" in DigitDashboard("fast", corrections_dir=tmp_path).model.options
+
+
+def ring(stroke):
+    """A 0 of as many points as the dashboard keeps in a stroke, each one new: strokes of it lie over one another."""
+    turn = np.linspace(0, 2 * np.pi, MAX_STROKE_POINTS) + stroke / 100
+    return list(zip(280 + 50 * np.cos(turn), 140 + (80 + stroke / 10) * np.sin(turn)))
+
+
+def test_a_flood_of_corrections_stays_within_the_rate_and_the_quota(app, monkeypatch):
+    """40 strokes of 1,000 points, then quick model switches each with a digit chosen: one sample, relabelled (not
+    one each of 2 MB); then new drawings saved as fast as the page allows: the rate stops them, and the quota."""
+    now = [0.0]
+    app.saves = corrections.RateLimit(clock=lambda: now[0])
+    monkeypatch.setattr(app, "explain", lambda *_: None)  # the pictures that explain a reading: not what is saved
+    with monkeypatch.context() as quick:  # read once, not after each stroke: the same drawing, 40 times sooner
+        quick.setattr(app, "show", lambda: None)
+        draw(app, [ring(i) for i in range(MAX_STROKES)])
+    app.show()
+    assert app.digit.value == "0"
+    for i in range(12):
+        app.model.value = ("cnn2", "fast")[i % 2]
+        app.correct(i % 10)
+    (sample,), _ = corrections.read(app.corrections_dir)
+    assert sample.label == 1 and sample.meta["model"] == "fast" and "Changed" in app.status.value
+    assert sum(len(points) for _, points in sample.meta["strokes"]) == MAX_STROKES * MAX_STROKE_POINTS
+    assert corrections.usage(app.corrections_dir)[1] < corrections.MAX_PNG + corrections.MAX_JSON
+    for _ in range(2 * corrections.SAVES_PER_MINUTE):
+        app.clear()
+        draw(app, strokes(7))
+        app.correct(1)
+    assert len(corrections.read(app.corrections_dir)[0]) == corrections.SAVES_PER_MINUTE
+    assert "within a minute" in app.status.value and 'class="error"' in app.status.value
+    monkeypatch.setenv(corrections.MAX_COUNT_ENV, str(corrections.SAVES_PER_MINUTE + 2))
+    now[0] = 60.0  # a minute later: the rate allows more, the quota only two
+    for _ in range(5):
+        app.clear()
+        draw(app, strokes(7))
+        app.correct(1)
+    assert len(corrections.read(app.corrections_dir)[0]) == corrections.SAVES_PER_MINUTE + 2
+    assert "no more corrections are kept here" in app.status.value and app.digit.value == "7"
+
+
+def test_an_upload_is_kept_bounded_and_a_page_connecting_again_does_not_convert_it_again(app, monkeypatch, mnist_test):
+    images, labels = mnist_test
+    big = drawing(images[0], "plain", size=2800).resize((7000, 7000), Image.Resampling.NEAREST)
+    upload(app, "big.png", png_bytes(big))
+    assert max(app.picture.size) == KEPT_SIDE and app.digit.value == str(labels[0])
+    converted = []
+    convert = Image.Image.convert
+    monkeypatch.setattr(Image.Image, "convert", lambda self, *a, **k: converted.append(a) or convert(self, *a, **k))
+    for _ in range(2):
+        app.canvas._handle_custom_msg({"event": "client_ready"}, [])
+    assert converted == []

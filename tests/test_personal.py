@@ -88,7 +88,7 @@ def test_finetuning_on_three_corrections_runs_says_what_to_trust_and_the_dashboa
     assert 0 <= summary["test_accuracy"] <= 1
     meta = json.loads((tmp_path / "personal.json").read_text())
     assert "nothing measures" in meta["trust"] and meta["base"] == "best" and meta["smoke"]
-    app = DigitDashboard("fast", corrections_dir=tmp_path)
+    app = DigitDashboard("fast", corrections_dir=tmp_path, personal=True)
     assert "personal" in app.model.options
     app.model.value = "personal"
     draw(app, strokes(7))
@@ -99,3 +99,17 @@ def test_finetuning_on_three_corrections_runs_says_what_to_trust_and_the_dashboa
 def test_exporting_a_corrupt_personal_model_is_one_line(tmp_path):
     (tmp_path / "personal.json").write_text("{")
     assert_one_line_error(run("export", "--model", "personal", "--weights", str(tmp_path)), "corrupt weights metadata")
+
+
+def test_importing_an_archive_with_a_bad_sample_says_one_line_for_it_and_imports_the_rest(tmp_path):
+    from test_corrections import BAD, add_sample, good_archive
+
+    archive = tmp_path / "mixed.zip"
+    good_archive(archive)
+    add_sample(archive, BAD, meta=b"[" * 100_000)
+    result = run("corrections", "--folder", str(tmp_path / "c"), "--import", str(archive))
+    assert result.returncode == 0 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        f"skipped sample {BAD}: its record is not JSON",
+        f"imported 2 corrections from {archive} (0 were already here, 1 skipped)",
+    ]

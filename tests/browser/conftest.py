@@ -8,6 +8,7 @@ import pytest
 from serving import CHROMIUM_ARGS, serve_dashboard
 
 from digitlib.constants import DATA_ENV
+from digitlib.corrections import CORRECTIONS_ENV
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +18,8 @@ def voila(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")  # the kernels' data folder, where corrections are saved
     # each test opens pages of its own, and a closed page's kernel lives until culled (120 s idle): over a session
     # that is more kernels than the shipped ceiling of 12, which tests/test_serving.py tests on a server of its own
-    with serve_dashboard(log, "--CappedKernelManager.max_kernels=40", env={DATA_ENV: str(data)}) as server:
+    env = {DATA_ENV: str(data), CORRECTIONS_ENV: "on"}  # corrections saved, as `make dashboard` saves them
+    with serve_dashboard(log, "--CappedKernelManager.max_kernels=40", env=env) as server:
         server.data_dir = data
         urllib.request.urlopen(server.url, timeout=60).close()
         yield server
