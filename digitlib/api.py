@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 
 from digitlib import __version__
 from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
-from digitlib.errors import DigitlibError
+from digitlib.errors import DigitlibError, without_paths
 from digitlib.images import MAX_UPLOAD, too_large
 from digitlib.onnx_model import OnnxPredictor, shipped
 from digitlib.rows import problem, read
@@ -123,7 +123,7 @@ class BodyLimit:
 
 
 def error(status, message, headers=None):
-    return JSONResponse({"error": message}, status, headers=headers)
+    return JSONResponse({"error": without_paths(message)}, status, headers=headers)
 
 
 def one_line(exc):

@@ -31,7 +31,7 @@ from ipycanvas import Canvas, hold_canvas
 
 from digitlib import corrections, ink, view
 from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
-from digitlib.errors import DigitlibError
+from digitlib.errors import DigitlibError, without_paths
 from digitlib.images import MAX_UPLOAD, open_image
 from digitlib.ink import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH
 from digitlib.onnx_model import OnnxPredictor, onnx_path, shipped
@@ -397,7 +397,7 @@ class DigitDashboard:
     # --- views ---------------------------------------------------------------------------------
 
     def say(self, text, error=False):
-        text = html.escape(text)  # messages can quote a file name
+        text = html.escape(without_paths(text))  # messages can quote a file name, and name no server folder
         self.status.value = f'<span class="error">{text}</span>' if error else text
 
     def show(self):

@@ -398,6 +398,7 @@ def test_a_broken_personal_model_is_one_line_and_the_other_models_still_work(app
     assert 'class="error"' in status and "Traceback" not in status and "Still reading with fast" in status
     assert f"{damage} ONNX model" in status.replace("no ONNX", "missing ONNX")
     assert "python -m digitlib export --model personal" in status
+    assert str(app.corrections_dir) not in status and "personal.onnx" in status  # the file, not the server's folders
     assert app.model.value == "fast" and app.predictor.name == "fast" and app.digit.value == "3"
     app.model.value = "cnn2"
     assert app.digit.value == "3" and "Layer 2" in app.features.value
