@@ -3,7 +3,8 @@
 # make test:      set up (packages, MNIST, a browser), then run every test and every notebook (nbval)
 # make setup:     only create .venv and install the pinned dependencies and digitlib
 # make lint:      ruff's lint and format check over the package, tests, benchmarks and notebooks (pyproject.toml);
-#                 hadolint over the Dockerfile; deploy/ against the Compose and Kubernetes schemas (offline)
+#                 hadolint over the Dockerfile; deploy/ against the Compose and Kubernetes schemas (offline);
+#                 every relative link in README.md and docs/ reaches its file and heading (tests/test_docs.py)
 # make onnx:      rewrite weights/NAME.onnx (what ONNX Runtime runs) from every shipped model's weights
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -50,6 +51,7 @@ lint: setup
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
 	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
+	$(BIN)/python -m pytest -q tests/test_docs.py
 
 # on this machine's loopback the visitor is you: saving corrections is on unless DIGITLIB_CORRECTIONS=off is set
 dashboard: setup
