@@ -57,7 +57,7 @@ def border(gray):
 
 def shrink(pixels, pool):
     """Pixels reduced to at most MAX_SIDE a side by pooling k x k blocks: np.minimum keeps a dark hairline, np.maximum
-    a light one.
+    a light one. A side shorter than k is pooled whole, so a thin picture costs no more than its pixels.
 
     (Averaging, as an ordinary resize does, would fade a 3 px pen in a 3000 px photo to a sixth of its ink.)
     """
@@ -65,10 +65,13 @@ def shrink(pixels, pool):
     if k == 1:
         return pixels
     h, w = pixels.shape
-    if h % k or w % k:
-        pixels = np.pad(pixels, ((0, -h % k), (0, -w % k)), mode="edge")
-    rows = functools.reduce(pool, [pixels[i::k] for i in range(k)])  # whole rows first: they lie together in memory
-    return functools.reduce(pool, [rows[:, i::k] for i in range(k)])
+    # Blocks are padded with copies of the edge, which change no minimum or maximum: a block k high over a side
+    # shorter than k pools that whole side, as a block as high as the side does without padding it to k.
+    kh, kw = min(k, h), min(k, w)
+    if h % kh or w % kw:
+        pixels = np.pad(pixels, ((0, -h % kh), (0, -w % kw)), mode="edge")
+    rows = functools.reduce(pool, [pixels[i::kh] for i in range(kh)])  # whole rows first: they lie together in memory
+    return functools.reduce(pool, [rows[:, i::kw] for i in range(kw)])
 
 
 def paper_light(gray, dark_ink, size=None):
