@@ -7,6 +7,7 @@ hairline pen and a fat marker look alike to the network.
 
 import functools
 import math
+import time
 
 import numpy as np
 from PIL import Image
@@ -14,6 +15,7 @@ from scipy import ndimage
 
 from digitlib import strips
 from digitlib.constants import DIGIT_BOX, IMAGE_SIZE
+from digitlib.errors import DigitlibError
 from digitlib.images import open_image
 from digitlib.resample import resize
 
@@ -44,6 +46,10 @@ LONE_DIGIT = 1.0  # the same for the only piece in the picture, which is more of
 SLIVER = 0.02  # a part cut off a piece with less than this fraction of its ink is dropped
 NUDGE, NUDGES = 0.03, 3  # a cut is tried this fraction of the piece's height either side, this many times
 MASK_GROWTH = 2  # pixels added around a digit's mask, so its strokes' soft edges are kept
+# A number is read up to this many digits (a payment card has up to 19, a phone number 15); every digit costs reads
+# of the model, so a picture that would be cut into more is refused before any is read.
+MAX_DIGITS = 20
+NUMBER_SECONDS = 2.0  # reading a number stops with an error after this long (20 touching digits take a fraction)
 
 
 def border(gray):
@@ -57,7 +63,7 @@ def border(gray):
 
 def shrink(pixels, pool):
     """Pixels reduced to at most MAX_SIDE a side by pooling k x k blocks: np.minimum keeps a dark hairline, np.maximum
-    a light one.
+    a light one. A side shorter than k is pooled whole, so a thin picture costs no more than its pixels.
 
     (Averaging, as an ordinary resize does, would fade a 3 px pen in a 3000 px photo to a sixth of its ink.)
     """
@@ -65,10 +71,13 @@ def shrink(pixels, pool):
     if k == 1:
         return pixels
     h, w = pixels.shape
-    if h % k or w % k:
-        pixels = np.pad(pixels, ((0, -h % k), (0, -w % k)), mode="edge")
-    rows = functools.reduce(pool, [pixels[i::k] for i in range(k)])  # whole rows first: they lie together in memory
-    return functools.reduce(pool, [rows[:, i::k] for i in range(k)])
+    # Blocks are padded with copies of the edge, which change no minimum or maximum: a block k high over a side
+    # shorter than k pools that whole side, as a block as high as the side does without padding it to k.
+    kh, kw = min(k, h), min(k, w)
+    if h % kh or w % kw:
+        pixels = np.pad(pixels, ((0, -h % kh), (0, -w % kw)), mode="edge")
+    rows = functools.reduce(pool, [pixels[i::kh] for i in range(kh)])  # whole rows first: they lie together in memory
+    return functools.reduce(pool, [rows[:, i::kw] for i in range(kw)])
 
 
 def paper_light(gray, dark_ink, size=None):
@@ -278,8 +287,24 @@ def place_by_mass(digit):
     return frame
 
 
+def too_many(count):
+    """The error for a picture that would be read as `count` digits, more than MAX_DIGITS."""
+    return DigitlibError(f"it would be cut into {count} digits; a number is read up to {MAX_DIGITS} digits")
+
+
+def deadline(seconds):
+    """A function that raises DigitlibError once `seconds` have passed since this call."""
+    end = time.monotonic() + seconds
+
+    def check():
+        if time.monotonic() > end:
+            raise DigitlibError(f"reading it as a number took over {seconds:g} s and was stopped")
+
+    return check
+
+
 def split_digits(mask):
-    """Masks of the digits in a mask of a written number, left to right.
+    """Masks of the digits in a mask of a written number, left to right; DigitlibError for more than MAX_DIGITS.
 
     Connected pieces of ink are one digit when their columns overlap (a 4, 5 or 7 written in two strokes).
     """
@@ -292,6 +317,8 @@ def split_digits(mask):
             groups[-1][2].append(label)
         else:
             groups.append([start, stop, [label]])
+    if len(groups) > MAX_DIGITS:  # (before a mask of the picture's size is made for each)
+        raise too_many(len(groups))
     return [np.isin(labels, ids, kind="table") for _, _, ids in groups]
 
 
@@ -368,18 +395,27 @@ def strip_ink(ink, mask):
     return np.where(work > 0.05, work, 0)
 
 
-def separate(ink, mask, confidence):
+def cut_columns(ink, mask):
+    """The picture's columns at which the cutter (digitlib.strips) finds boundaries between the digits of a piece of
+    ink, left to right; [] for one digit."""
+    cols = np.flatnonzero(mask.any(0))
+    return strips.cut_columns(strip_ink(ink, mask), cols[0], cols[-1])
+
+
+def separate(ink, mask, cuts, confidence, check_time):
     """Masks of the digits in a piece of ink that may hold digits that touch, left to right.
 
-    The piece is cut straight down where the cutter (digitlib.strips) finds boundaries; each cut is then moved, by
-    steps of NUDGE times the piece's height up to NUDGES either way, to where the model reads the two parts beside
-    it most confidently. confidence: from a list of inputs to the log-probability of each one's reading.
+    The piece is cut straight down at `cuts` (see cut_columns); each cut is then moved, by steps of NUDGE times the
+    piece's height up to NUDGES either way, to where the model reads the two parts beside it most confidently.
+    confidence: from a list of inputs to the log-probability of each one's reading; check_time: called before each
+    cut's reads (see deadline).
     """
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    rows = np.flatnonzero(mask.any(1))
     step = NUDGE * (rows[-1] + 1 - rows[0])
     column = np.arange(mask.shape[1])[None]
-    edges = [0, *strips.cut_columns(strip_ink(ink, mask), cols[0], cols[-1]), mask.shape[1]]
+    edges = [0, *cuts, mask.shape[1]]
     for i in range(1, len(edges) - 1):
+        check_time()
         tried = []  # (cut, the part left of it, the part right of it)
         for cut in [edges[i] + round(k * step) for k in range(-NUDGES, NUDGES + 1)]:
             left = mask & (column >= edges[i - 1]) & (column < cut)
@@ -393,21 +429,30 @@ def separate(ink, mask, confidence):
     return [part for part in parts if part.sum() > SLIVER * mask.sum()]
 
 
-def to_mnist_inputs(image, confidence):
+def to_mnist_inputs(image, confidence, seconds=NUMBER_SECONDS):
     """One [1, 28, 28] input per digit of a written number, left to right; [] when there is no digit.
 
     Pieces of ink are split where paper separates them; a piece wide enough to hold digits that touch is cut where
     the cutter (digitlib.strips) finds boundaries, placed where the model reads the parts best (see separate).
+    DigitlibError when that makes more than MAX_DIGITS digits, or when it takes more than `seconds`.
     """
+    check_time = deadline(seconds)
     ink, mask = find_ink(image)
     if not mask.any():
         return []
     rows, groups = np.flatnonzero(mask.any(1)), split_digits(mask)
     height = rows[-1] + 1 - rows[0]
     widest = LONE_DIGIT if len(groups) == 1 else TOUCHING  # the only piece is more often one digit written wide
-    inputs = []
+    cuts = []  # per piece, the cutter's columns ([] for a piece too narrow to hold digits that touch)
     for group in groups:
+        check_time()
         cols = np.flatnonzero(group.any(0))
-        parts = separate(ink, group, confidence) if (cols[-1] + 1 - cols[0]) > widest * height else [group]
+        cuts.append(cut_columns(ink, group) if (cols[-1] + 1 - cols[0]) > widest * height else [])
+    count = len(groups) + sum(map(len, cuts))
+    if count > MAX_DIGITS:
+        raise too_many(count)
+    inputs = []
+    for group, group_cuts in zip(groups, cuts):
+        parts = separate(ink, group, group_cuts, confidence, check_time) if group_cuts else [group]
         inputs += [to_mnist(ink, part) for part in parts]
     return inputs

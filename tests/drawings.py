@@ -1,7 +1,7 @@
 """MNIST test digits re-drawn the way people hand them over: canvas size, pen, colours, placement."""
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 from scipy import ndimage
 
 
@@ -47,3 +47,15 @@ def drawing(digit, style="plain", size=280):
             np.dstack([np.zeros_like(pixels)] * 3 + [np.where(ink, 255, 0).astype(np.uint8)]), "RGBA"
         )
     return Image.fromarray(pixels)
+
+
+def wavy_line(seed=0, size=(560, 18)):
+    """A thin line waving up and down across a strip, with a seeded random step between waves, as a PIL image: a
+    scribble that the cutter takes for dozens of touching digits."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    xs = np.arange(0, w + 1, 2)
+    ys = (h - 1) / 2 * (1 + np.sin(np.cumsum(rng.uniform(0.5, 1.5, len(xs)))))
+    picture = Image.new("L", size, 255)
+    ImageDraw.Draw(picture).line(list(zip(xs.tolist(), ys.tolist())), fill=0, width=1)
+    return picture

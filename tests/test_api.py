@@ -17,7 +17,7 @@ import urllib.request
 import httpx
 import numpy as np
 import pytest
-from drawings import drawing
+from drawings import drawing, wavy_line
 from odd_files import encode, png_header
 from PIL import Image
 
@@ -105,6 +105,11 @@ def test_number_true_reads_a_number_digit_by_digit(app, seventy_two):
     body = reply.json()
     assert body["number"] == "72" and [d["digit"] for d in body["digits"]] == [7, 2]
     assert set(body) == {"file", "number", "digits", "error", "model"} and "input" not in body["digits"][0]
+
+
+def test_number_true_refuses_a_scribble_of_dozens_of_digits_in_one_line(app):
+    reply = call(app, "POST", "/predict?number=true", content=encode(wavy_line(), "PNG"))
+    assert_error(reply, 422, "digits; a number is read up to")
 
 
 def test_input_true_adds_the_28x28_input_as_a_png_data_url(app, seven, seventy_two):

@@ -1,8 +1,13 @@
 import numpy as np
-from drawings import drawing
+import pytest
+from drawings import drawing, wavy_line
 from PIL import Image
 
+from digitlib.errors import DigitlibError
+from digitlib.onnx_model import OnnxPredictor
 from digitlib.predict import Predictor
+from digitlib.preprocess import MAX_DIGITS, to_mnist_inputs
+from digitlib.rows import read
 
 
 def write_number(digits, style="plain"):
@@ -39,3 +44,42 @@ def test_a_blank_picture_is_no_number():
 def test_predictions_carry_probabilities_that_sum_to_one(mnist_test):
     p = Predictor("fast").predict(drawing(mnist_test[0][0]))
     assert p.probs.shape == (10,) and abs(p.probs.sum() - 1) < 1e-5 and p.digit == p.probs.argmax()
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """The ONNX reader the HTTP API uses, and a list that gets the number of inputs of each of its reads."""
+    reader, sizes = OnnxPredictor("best"), []
+    probs = reader.probs
+    monkeypatch.setattr(reader, "probs", lambda x: sizes.append(len(x)) or probs(x))
+    return reader, sizes
+
+
+def side_by_side(images):
+    """MNIST digits drawn small, each on a canvas of its own, the canvases side by side: a number written apart."""
+    return Image.fromarray(np.hstack([np.asarray(drawing(image, size=56)) for image in images]))
+
+
+def test_a_scribble_the_cutter_takes_for_dozens_of_digits_is_refused_before_any_is_read(counted):
+    reader, sizes = counted
+    with pytest.raises(DigitlibError, match=rf"cut into \d+ digits; a number is read up to {MAX_DIGITS} digits"):
+        read(reader, wavy_line(), "wavy.png", number=True)
+    assert sizes == []  # (each cut used to cost 14 reads: 1,000 and more for this line)
+
+
+def test_a_number_of_max_digits_is_read_and_one_more_is_refused_unread(mnist_test, counted):
+    images, labels = mnist_test
+    reader, sizes = counted
+    number = read(reader, side_by_side(images[:MAX_DIGITS]), "long.png", number=True)["number"]
+    assert number == "".join(map(str, labels[:MAX_DIGITS]))
+    sizes.clear()
+    with pytest.raises(DigitlibError, match=f"cut into {MAX_DIGITS + 1} digits"):
+        read(reader, side_by_side(images[: MAX_DIGITS + 1]), "longer.png", number=True)
+    assert sizes == []
+
+
+def test_reading_a_number_stops_with_an_error_at_its_deadline(counted):
+    reader, sizes = counted
+    with pytest.raises(DigitlibError, match="reading it as a number took over 0 s and was stopped"):
+        to_mnist_inputs(wavy_line(size=(120, 40)), reader.confidence, seconds=0)
+    assert sizes == []

@@ -1,12 +1,18 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from drawings import drawing
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
+from digitlib.constants import ROOT
 from digitlib.errors import DigitlibError
 from digitlib.predict import Predictor
 from digitlib.preprocess import (
+    MAX_SIDE,
     MNIST_STROKE,
     column_runs,
     fit_box,
@@ -14,6 +20,7 @@ from digitlib.preprocess import (
     ink_map,
     inside,
     paper_light,
+    shrink,
     stroke_width,
     to_mnist_input,
 )
@@ -174,3 +181,59 @@ def test_a_hard_shadow_over_the_sheet_is_not_ink(cover):
     ink = ink_map(picture)
     assert ink[stroke].mean() > 0.5
     assert not ink[~ndimage.binary_dilation(stroke, iterations=3)].any()
+
+
+@pytest.mark.parametrize("shape", [(300, 561), (1199, 1200), (20, 3000), (3000, 20), (8, 5000), (9, 10000), (5, 600)])
+@pytest.mark.parametrize("pool", [np.minimum, np.maximum])
+def test_shrinking_pools_each_block_of_the_picture_as_it_lies(shape, pool):
+    # blocks k x k from the top left, those at the right and bottom edges cut short: what pooling the picture padded
+    # with copies of its edges gives, so shrinking reads ordinary pictures as it always has
+    pixels = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    k = -(-max(shape) // MAX_SIDE)
+    expected = pool.reduceat(pool.reduceat(pixels, np.arange(0, shape[0], k), 0), np.arange(0, shape[1], k), 1)
+    assert np.array_equal(shrink(pixels, pool), expected)
+
+
+# Reads a thin PNG through what the HTTP API calls, in a process of its own with at most 1 GiB more address space
+# (a failed read asks for gigabytes): prints the outcomes, then how far the peak resident memory rose, in MB.
+THIN_READ = """
+import io, resource, sys
+from PIL import Image, ImageDraw
+from digitlib.errors import DigitlibError
+from digitlib.onnx_model import OnnxPredictor
+from digitlib.rows import read
+
+def drawn_line(w, h):
+    picture = Image.new("L", (w, h), 255)
+    ImageDraw.Draw(picture).line([(0, 0), (w - 1, h - 1)], fill=0, width=3)
+    return picture
+
+def memory_kb(field):
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
+
+png = io.BytesIO()
+drawn_line(*map(int, sys.argv[1:3])).save(png, "PNG")
+reader = OnnxPredictor("best")
+read(reader, drawn_line(200, 40), "warm-up", number=True)  # the models and the cutter loaded
+resource.setrlimit(resource.RLIMIT_AS, (memory_kb("VmSize") * 1024 + 2**30, resource.RLIM_INFINITY))
+with open("/proc/self/clear_refs", "w") as clear:
+    clear.write("5")  # the peak (VmHWM) starts again from here
+before = memory_kb("VmRSS")
+for number in (False, True):
+    try:
+        print(read(reader, png.getvalue(), "thin.png", number=number))
+    except DigitlibError as e:
+        print("refused:", e)
+print(round((memory_kb("VmHWM") - before) / 1024))
+"""
+
+
+@pytest.mark.parametrize("size", [(8, 600_000), (600_000, 8), (8, 3_000_000)])
+def test_a_thin_picture_costs_no_more_memory_than_its_pixels(size):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-P", "-c", THIN_READ, *map(str, size)]
+    result = subprocess.run(command, capture_output=True, text=True, cwd="/", env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    *outcomes, rise = result.stdout.splitlines()
+    assert int(rise) < 300, f"{size}: peak memory rose by {rise} MB"
