@@ -102,6 +102,43 @@ class GraphedStep:
         return self.out
 
 
+class Checkpoint:
+    """fit's state after each epoch, in one file: a run started again with the same settings resumes from it.
+
+    parts: {name: object with state_dict()} (model, optimizer, scheduler, scaler); the random generators go with them.
+    """
+
+    def __init__(self, path, settings, parts, generator, device):
+        self.path, self.settings, self.parts, self.generator, self.device = path, settings, parts, generator, device
+
+    def restore(self):
+        """Load a matching saved state into the parts and generators; the history so far ([] if none)."""
+        state = resume(self.path, self.settings)
+        if not state:
+            return []
+        for key, obj in self.parts.items():
+            obj.load_state_dict(state[key])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        if state.get("device_rng") is not None:
+            torch.get_device_module(self.device).set_rng_state(state["device_rng"])
+        return state["history"]
+
+    def save(self, history):
+        state = {key: obj.state_dict() for key, obj in self.parts.items()}
+        state.update(
+            generator=self.generator.get_state(),
+            torch_rng=torch.get_rng_state(),
+            # on a GPU, dropout draws from the GPU's own generator
+            device_rng=None if self.device.type == "cpu" else torch.get_device_module(self.device).get_rng_state(),
+            history=history,
+            settings=self.settings,
+        )
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        weights.write_atomic(self.path, buffer.getvalue())
+
+
 def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=None, max_batches=None, progress=True):
     """Train model by recipe on train_data (x [N, 1, 28, 28], y [N]), scored on val_data after each epoch; return
     the per-epoch history.
@@ -124,8 +161,7 @@ def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=
     )  # one kernel for all parameters
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")  # fp16 gradients would underflow
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.lr, total_steps=recipe.epochs * steps)
-    history = []
-    state = None
+    saver = None
     if checkpoint:
         settings = dict(
             model=repr(model),
@@ -136,61 +172,22 @@ def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=
             data=data_fingerprint(x_train, y_train, x_val, y_val),
             max_batches=max_batches,
         )
-        state = resume(checkpoint, settings)
-    if state:
-        for obj, key in [(model, "model"), (optimizer, "optimizer"), (scheduler, "scheduler"), (scaler, "scaler")]:
-            obj.load_state_dict(state[key])
-        generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        if state.get("device_rng") is not None:
-            torch.get_device_module(device).set_rng_state(state["device_rng"])
-        history = state["history"]
-
-    def forward_backward(x, y):
-        with autocast(device, precision):
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=recipe.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        return loss.detach(), logits.detach()  # kept alive, an autograd graph would tie its nodes to one CUDA stream
-
-    graph = None  # on a GPU, a GraphedStep for full batches
+        parts = dict(model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler)
+        saver = Checkpoint(checkpoint, settings, parts, generator, device)
+    history = saver.restore() if saver else []
+    step = Step(model, recipe, optimizer, scaler, scheduler, device, precision)
     for epoch in range(len(history), recipe.epochs):
-        model.train()
         augment = recipe.augment if epoch < recipe.epochs - recipe.clean_epochs else None
         order = torch.randperm(len(x_train), generator=generator).to(device)
-        # summed on the device, read every 20 steps: a GPU is not made to wait on every step
-        loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), dtype=torch.long, device=device), 0
         bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{recipe.epochs}", disable=not progress, leave=False)
-        start = time.perf_counter()
-        for step in bar:
-            idx = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
-            x, y = x_train[idx], y_train[idx]
-            if augment:
-                x = distort(x, augment, generator)
-            if device.type == "cuda" and len(y) == recipe.batch_size:
-                graph = graph or GraphedStep(forward_backward, model, x, y)
-                loss, logits = graph(x, y)
-            else:
-                loss, logits = forward_backward(x, y)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            loss_sum += loss * len(y)
-            correct += (logits.argmax(1) == y).sum()
-            seen += len(y)
-            if progress and (step % 20 == 0 or step == steps - 1):
-                bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.4f}")
-        if device.type == "cuda":
-            torch.cuda.synchronize()  # the GPU's time, not only the time to queue its work
-        seconds = time.perf_counter() - start
+        train_loss, train_accuracy, seconds = train_epoch(step, (x_train, y_train), order, bar, augment, generator)
         with autocast(device, precision):  # scored in the training precision: in bf16 at half the time of float32
             val_loss, val_accuracy = evaluate(model, x_val, y_val, device)
         history.append(
             dict(
                 epoch=epoch + 1,
-                train_loss=loss_sum.item() / seen,
-                train_accuracy=correct.item() / seen,
+                train_loss=train_loss,
+                train_accuracy=train_accuracy,
                 val_loss=val_loss,
                 val_accuracy=val_accuracy,
                 seconds=seconds,
@@ -202,23 +199,69 @@ def fit(model, recipe, train_data, val_data, *, seed=0, device=None, checkpoint=
                 f"acc {history[-1]['train_accuracy']:.4f} | val loss {val_loss:.4f} acc {val_accuracy:.4f} | "
                 f"{seconds:.1f}s"
             )
-        if checkpoint:
-            state = dict(
-                model=model.state_dict(),
-                optimizer=optimizer.state_dict(),
-                scheduler=scheduler.state_dict(),
-                scaler=scaler.state_dict(),
-                generator=generator.get_state(),
-                torch_rng=torch.get_rng_state(),
-                # on a GPU, dropout draws from the GPU's own generator
-                device_rng=None if device.type == "cpu" else torch.get_device_module(device).get_rng_state(),
-                history=history,
-                settings=settings,
-            )
-            buffer = io.BytesIO()
-            torch.save(state, buffer)
-            weights.write_atomic(checkpoint, buffer.getvalue())
+        if saver:
+            saver.save(history)
     return history
+
+
+class Step:
+    """One optimiser step on a batch: forward and backward (replayed as a CUDA graph for full batches on a GPU),
+    then the optimizer, the loss scaler and the schedule. Returns the batch's loss and logits, detached."""
+
+    def __init__(self, model, recipe, optimizer, scaler, scheduler, device, precision):
+        self.model, self.recipe, self.optimizer, self.scaler, self.scheduler = (
+            model,
+            recipe,
+            optimizer,
+            scaler,
+            scheduler,
+        )
+        self.device, self.precision = device, precision
+        self.graph = None
+
+    def forward_backward(self, x, y):
+        with autocast(self.device, self.precision):
+            logits = self.model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=self.recipe.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        return loss.detach(), logits.detach()  # kept alive, an autograd graph would tie its nodes to one CUDA stream
+
+    def __call__(self, x, y):
+        if self.device.type == "cuda" and len(y) == self.recipe.batch_size:
+            self.graph = self.graph or GraphedStep(self.forward_backward, self.model, x, y)
+            loss, logits = self.graph(x, y)
+        else:
+            loss, logits = self.forward_backward(x, y)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        return loss, logits
+
+
+def train_epoch(step, train_data, order, bar, augment, generator):
+    """One pass over train_data (x, y on the device) in the given order, batch by batch through step: (train loss,
+    train accuracy, seconds). bar: the batches' indices, shown as a progress bar."""
+    (x_train, y_train), device, batch_size = train_data, step.device, step.recipe.batch_size
+    step.model.train()
+    # summed on the device, read every 20 steps: a GPU is not made to wait on every step
+    loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), dtype=torch.long, device=device), 0
+    start = time.perf_counter()
+    for i in bar:
+        idx = order[i * batch_size : (i + 1) * batch_size]
+        x, y = x_train[idx], y_train[idx]
+        if augment:
+            x = distort(x, augment, generator)
+        loss, logits = step(x, y)
+        loss_sum += loss * len(y)
+        correct += (logits.argmax(1) == y).sum()
+        seen += len(y)
+        if not bar.disable and (i % 20 == 0 or i == len(bar) - 1):
+            bar.set_postfix(loss=f"{loss_sum.item() / seen:.4f}", acc=f"{correct.item() / seen:.4f}")
+    if device.type == "cuda":
+        torch.cuda.synchronize()  # the GPU's time, not only the time to queue its work
+    seconds = time.perf_counter() - start
+    return loss_sum.item() / seen, correct.item() / seen, seconds
 
 
 def train_variant(
