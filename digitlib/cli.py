@@ -360,62 +360,25 @@ class Help(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def parser():
-    p = argparse.ArgumentParser(prog="python -m digitlib", description=__doc__.splitlines()[0], formatter_class=Help)
-    sub = p.add_subparsers(dest="command", required=True)
-    commands = {  # name: (function, what it does, what --json prints or None)
-        "data": (cmd_data, "fetch and verify MNIST, saying which source was used", None),
-        "train": (
-            cmd_train,
-            "train a model and write its weights and metadata",
-            "no progress bar; a JSON summary last",
-        ),
-        "evaluate": (cmd_evaluate, "test accuracy, per-class metrics and confusion matrix", "print one JSON object"),
-        "predict": (cmd_predict, "read the digit (or number) in each image file", "one JSON object per file and line"),
-        "models": (cmd_models, "list the model variants and their shipped accuracy", "print a JSON list"),
-        "where": (
-            cmd_where,
-            "the folders read and written: shipped and trained weights, data",
-            "print one JSON object",
-        ),
-        "export": (cmd_export, "write NAME.onnx (logits and feature maps) for ONNX Runtime from the weights", None),
-        "train-cutter": (
-            cmd_train_cutter,
-            "train the network that finds where digits that touch meet (digitlib.strips)",
-            None,
-        ),
-        "serve": (cmd_serve, "serve the HTTP API (POST /predict, GET /models, docs at /docs)", None),
-        "corrections": (
-            cmd_corrections,
-            "the corrections saved from the dashboard (counts per digit); export or import them",
-            "print one JSON object",
-        ),
-        "finetune": (
-            cmd_finetune,
-            "fine-tune a personal model on the corrections (with MNIST replayed) and write it beside them",
-            "no progress bar; a JSON summary last",
-        ),
-    }
-    c = {}
-    for name, (run, what, prints) in commands.items():
-        c[name] = sub.add_parser(name, help=what, formatter_class=Help)
-        c[name].set_defaults(run=run)
-        if prints:
-            c[name].add_argument("--json", action="store_true", help=prints)
-    model_help = f"model name, one of: {', '.join(VARIANTS)}"
+MODEL_HELP = f"model name, one of: {', '.join(VARIANTS)}"
 
-    t = c["train"]
-    t.add_argument("--model", required=True, help=model_help)
-    t.add_argument("--epochs", type=positive, default=None, help="epochs (default: the model's recipe)")
-    t.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
-    t.add_argument(
+
+def weights_option(a, help="weights folder"):
+    a.add_argument("--weights", default=str(WEIGHTS_DIR), help=help)
+
+
+def train_options(a):
+    a.add_argument("--model", required=True, help=MODEL_HELP)
+    a.add_argument("--epochs", type=positive, default=None, help="epochs (default: the model's recipe)")
+    a.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
+    a.add_argument(
         "--out",
         default=None,
         help="folder for NAME.safetensors and NAME.json (default: "
         f"{TRAINED_DIR}; for a dry run a temporary folder, deleted afterwards)",
     )
-    t.add_argument("--device", default=None, help="cuda, mps or cpu (default: the first available)")
-    t.add_argument(
+    a.add_argument("--device", default=None, help="cuda, mps or cpu (default: the first available)")
+    a.add_argument(
         "--precision",
         choices=PRECISIONS,
         default=None,
@@ -423,83 +386,158 @@ def parser():
         "older GPUs, else fp32 (default: the model's recipe, auto for every shipped one)",
     )
     dry_run = "2 batches on 1,000 images, to check the code path; keeps no files unless --out is given"
-    t.add_argument("--dry-run", action="store_true", help=dry_run)
+    a.add_argument("--dry-run", action="store_true", help=dry_run)
 
-    e = c["evaluate"]
-    e.add_argument("--model", default=DEFAULT_MODEL, help=model_help)
-    e.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder")
 
-    r = c["predict"]
-    r.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, ...)")
-    r.add_argument("--model", default=DEFAULT_MODEL, help=model_help)
-    r.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder")
+def evaluate_options(a):
+    a.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
+    weights_option(a)
+
+
+def predict_options(a):
+    a.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, ...)")
+    a.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
+    weights_option(a)
     number = "read a written number (digits left to right, touching ones cut apart) instead of one digit"
-    r.add_argument("--number", action="store_true", help=number)
+    a.add_argument("--number", action="store_true", help=number)
 
-    m = c["models"]
-    m.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder")
 
-    x = c["export"]
-    x.add_argument(
+def export_options(a):
+    a.add_argument(
         "--model",
         nargs="+",
         metavar="NAME",
         default=None,
-        help=f"{model_help} (default: every model with weights in the folder)",
+        help=f"{MODEL_HELP} (default: every model with weights in the folder)",
     )
-    x.add_argument("--weights", default=str(WEIGHTS_DIR), help="weights folder, read and written")
+    weights_option(a, help="weights folder, read and written")
 
-    u = c["train-cutter"]
-    u.add_argument("--out", default=str(TRAINED_DIR / "cutter"), help="folder for cutter.safetensors, .json and .onnx")
-    u.add_argument("--samples", type=positive, default=60_000, help="training strips")
-    u.add_argument("--epochs", type=positive, default=4, help="epochs")
-    u.add_argument("--seed", type=int, default=0, help="random seed")
 
+def train_cutter_options(a):
+    a.add_argument("--out", default=str(TRAINED_DIR / "cutter"), help="folder for cutter.safetensors, .json and .onnx")
+    a.add_argument("--samples", type=positive, default=60_000, help="training strips")
+    a.add_argument("--epochs", type=positive, default=4, help="epochs")
+    a.add_argument("--seed", type=int, default=0, help="random seed")
+
+
+def serve_options(a):
     from digitlib.images import MAX_UPLOAD
 
-    s = c["serve"]
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
-    s.add_argument("--port", type=port, default=8000, help="TCP port")
-    s.add_argument("--workers", type=positive, default=1, help="worker processes, each with every model loaded")
-    s.add_argument(
+    a.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    a.add_argument("--port", type=port, default=8000, help="TCP port")
+    a.add_argument("--workers", type=positive, default=1, help="worker processes, each with every model loaded")
+    a.add_argument(
         "--threads",
         type=positive,
         default=None,
         help="images each worker reads at once, one core each (default: the usable cores / workers)",
     )
-    s.add_argument("--weights", default=str(WEIGHTS_DIR), help="folder of the NAME.onnx models served")
-    s.add_argument("--max-bytes", type=positive, default=MAX_UPLOAD, help="largest request body accepted")
-    s.add_argument(
+    weights_option(a, help="folder of the NAME.onnx models served")
+    a.add_argument("--max-bytes", type=positive, default=MAX_UPLOAD, help="largest request body accepted")
+    a.add_argument(
         "--max-connections",
         type=positive,
         default=MAX_CONNECTIONS,
         help="connections each worker serves at once; past it, 503",
     )
-    s.add_argument("--access-log", action="store_true", help="log every request")
-    s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
-    from digitlib.corrections import CORRECTIONS_DIR
-    from digitlib.personal import BASE, MIX, REPLAY
+    a.add_argument("--access-log", action="store_true", help="log every request")
+    a.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
-    k = c["corrections"]
-    k.add_argument("--folder", default=str(CORRECTIONS_DIR), help="the corrections folder")
-    k.add_argument("--export", metavar="FILE", default=None, help="write every correction into a zip archive FILE")
-    k.add_argument(
+
+def corrections_options(a):
+    from digitlib.corrections import CORRECTIONS_DIR
+
+    a.add_argument("--folder", default=str(CORRECTIONS_DIR), help="the corrections folder")
+    a.add_argument("--export", metavar="FILE", default=None, help="write every correction into a zip archive FILE")
+    a.add_argument(
         "--import",
         dest="import_file",
         metavar="FILE",
         default=None,
         help="add the corrections of an archive FILE (a sample failing a check: skipped, with a line)",
     )
-    k.add_argument("--demo", action="store_true", help="add the demo hand's 400 drawings (digitlib.hand)")
+    a.add_argument("--demo", action="store_true", help="add the demo hand's 400 drawings (digitlib.hand)")
 
-    f = c["finetune"]
-    f.add_argument("--folder", default=str(CORRECTIONS_DIR), help="the corrections folder, also where personal.* goes")
-    f.add_argument("--base", default=BASE, help=f"the model fine-tuned, {model_help}")
-    f.add_argument("--replay", type=replay_count, default=REPLAY, help=f"MNIST digits replayed, 0 to {MIX - 1}")
-    f.add_argument("--epochs", type=positive, default=None, help="epochs (default: digitlib.personal.FINETUNE's)")
-    f.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
-    f.add_argument("--out", default=None, help="where personal.* goes (default: the corrections folder)")
-    f.add_argument("--dry-run", action="store_true", help="2 batches on 1,000 images; keeps no files without --out")
+
+def finetune_options(a):
+    from digitlib.corrections import CORRECTIONS_DIR
+    from digitlib.personal import BASE, MIX, REPLAY
+
+    a.add_argument("--folder", default=str(CORRECTIONS_DIR), help="the corrections folder, also where personal.* goes")
+    a.add_argument("--base", default=BASE, help=f"the model fine-tuned, {MODEL_HELP}")
+    a.add_argument("--replay", type=replay_count, default=REPLAY, help=f"MNIST digits replayed, 0 to {MIX - 1}")
+    a.add_argument("--epochs", type=positive, default=None, help="epochs (default: digitlib.personal.FINETUNE's)")
+    a.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats a CPU run")
+    a.add_argument("--out", default=None, help="where personal.* goes (default: the corrections folder)")
+    a.add_argument("--dry-run", action="store_true", help="2 batches on 1,000 images; keeps no files without --out")
+
+
+# name: (function, what it does, what --json prints or None, the function adding its options or None)
+COMMANDS = {
+    "data": (cmd_data, "fetch and verify MNIST, saying which source was used", None, None),
+    "train": (
+        cmd_train,
+        "train a model and write its weights and metadata",
+        "no progress bar; a JSON summary last",
+        train_options,
+    ),
+    "evaluate": (
+        cmd_evaluate,
+        "test accuracy, per-class metrics and confusion matrix",
+        "print one JSON object",
+        evaluate_options,
+    ),
+    "predict": (
+        cmd_predict,
+        "read the digit (or number) in each image file",
+        "one JSON object per file and line",
+        predict_options,
+    ),
+    "models": (cmd_models, "list the model variants and their shipped accuracy", "print a JSON list", weights_option),
+    "where": (
+        cmd_where,
+        "the folders read and written: shipped and trained weights, data",
+        "print one JSON object",
+        None,
+    ),
+    "export": (
+        cmd_export,
+        "write NAME.onnx (logits and feature maps) for ONNX Runtime from the weights",
+        None,
+        export_options,
+    ),
+    "train-cutter": (
+        cmd_train_cutter,
+        "train the network that finds where digits that touch meet (digitlib.strips)",
+        None,
+        train_cutter_options,
+    ),
+    "serve": (cmd_serve, "serve the HTTP API (POST /predict, GET /models, docs at /docs)", None, serve_options),
+    "corrections": (
+        cmd_corrections,
+        "the corrections saved from the dashboard (counts per digit); export or import them",
+        "print one JSON object",
+        corrections_options,
+    ),
+    "finetune": (
+        cmd_finetune,
+        "fine-tune a personal model on the corrections (with MNIST replayed) and write it beside them",
+        "no progress bar; a JSON summary last",
+        finetune_options,
+    ),
+}
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m digitlib", description=__doc__.splitlines()[0], formatter_class=Help)
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, (run, what, prints, add_options) in COMMANDS.items():
+        command = sub.add_parser(name, help=what, formatter_class=Help)
+        command.set_defaults(run=run)
+        if prints:
+            command.add_argument("--json", action="store_true", help=prints)
+        if add_options:
+            add_options(command)
     return p
 
 
