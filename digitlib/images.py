@@ -104,8 +104,8 @@ def sniff(data):
     return kind
 
 
-def decode(source, name, gray=False):
-    """Decode the first frame of an image file (path or bytes) in one of FORMATS, refusing decompression bombs."""
+def file_bytes(source, name):
+    """The bytes of an image file given as a path or as bytes; DigitlibError if there are none."""
     if isinstance(source, (str, Path)):
         data = read_file(source, name)
     elif isinstance(source, (bytes, bytearray, memoryview)):
@@ -114,6 +114,12 @@ def decode(source, name, gray=False):
         raise TypeError(f"cannot read an image from {type(source).__name__}")
     if not data:
         raise DigitlibError(f"{name}: empty file")
+    return data
+
+
+def decode(source, name, gray=False):
+    """Decode the first frame of an image file (path or bytes) in one of FORMATS, refusing decompression bombs."""
+    data = file_bytes(source, name)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # decoders' complaints about damaged files: the outcome says enough
@@ -134,9 +140,7 @@ def decode(source, name, gray=False):
         raise DigitlibError(f"{name}: {problem} (accepted formats: {', '.join(FORMATS)})") from None
     except MemoryError:
         raise DigitlibError(f"{name}: not enough memory to decode it") from None
-    except (
-        Exception
-    ):  # a decoder's error on a damaged file can be of any type (OSError, SyntaxError, struct.error, ...)
+    except Exception:  # noqa: BLE001 -- a decoder's error on a damaged file can be of any type (OSError, struct.error)
         raise DigitlibError(f"{name}: truncated or corrupt image") from None
     return image
 
