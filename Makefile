@@ -32,7 +32,7 @@ browser: setup
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else $(BIN)/python -m playwright install chromium; fi
 
-# Handwriting fonts for the generated test pictures (digitlib.synth), from Debian's packages where they can be had
+# Handwriting fonts for the generated test pictures (digitlib.data.synth), from Debian's packages where they can be had
 # (as root); without them the tests that need them are skipped, saying why.
 FONTS := fonts-dkg-handwriting fonts-humor-sans fonts-comic-neue
 fonts:
@@ -48,6 +48,7 @@ test: data browser fonts
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
 	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml

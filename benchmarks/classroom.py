@@ -40,7 +40,7 @@ from pages import click, draw, open_page  # noqa: E402
 from serving import CHROMIUM_ARGS, kernels, serve_dashboard  # noqa: E402
 from strokes import strokes  # noqa: E402
 
-from digitlib.dashboard import WIDTH  # noqa: E402
+from digitlib.apps.dashboard import WIDTH  # noqa: E402
 
 # the page's clock at each mouse release and at each update of the probabilities (set after the digit)
 WATCH = """() => {

@@ -1,12 +1,12 @@
 """What a pointer throttle would cost a person who draws fast: digits read right against drawing speed.
 
-A pointer reports its position 60 times a second. The dashboard's pad (digitlib.pad) sends the kernel every point, in
-batches ("every move" here). A throttle, as the page had before (ipyevents': a move at most every `wait` ms, a
+A pointer reports its position 60 times a second. The dashboard's pad (digitlib.apps.pad) sends the kernel every point,
+in batches ("every move" here). A throttle, as the page had before (ipyevents': a move at most every `wait` ms, a
 leading and a trailing call, and the lift with its own position), cuts a corner passed between two sent moves. Each
 stroke of the test digits (tests/browser/strokes.py: 10 digits in 4 pen styles, each wobbled --wobbles times) is
 followed at a steady speed, in digit heights a second so that a small digit takes as long as a big one, the pointer's
 first report at a random moment of its first 1/60 s (seeded). The points the kernel would get are rendered as the
-dashboard renders them (digitlib.ink) and read with `best`.
+dashboard renders them (digitlib.reading.strokes) and read with `best`.
 
     .venv/bin/python benchmarks/fast_strokes.py [--speeds 2 4 6 8 10] [--throttles 0 25 40] [--wobbles 10]
 """
@@ -16,9 +16,9 @@ import sys
 
 import numpy as np
 
-from digitlib import ink
 from digitlib.constants import DEFAULT_MODEL, ROOT, WEIGHTS_DIR
-from digitlib.onnx_model import OnnxPredictor
+from digitlib.reading import strokes as ink
+from digitlib.reading.onnx_model import OnnxPredictor
 
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from strokes import STYLES, strokes  # noqa: E402

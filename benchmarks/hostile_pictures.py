@@ -1,5 +1,6 @@
 """What small hostile uploads cost to read: thin PNGs of a few KB and a wavy scribble read as a number, each through
-digitlib.rows.read (what the HTTP API calls) with the ONNX reader: peak memory above the reader's, and milliseconds.
+digitlib.reading.rows.read (what the HTTP API calls) with the ONNX reader: peak memory above the reader's, and
+milliseconds.
 
 Each picture is read in a process of its own, allowed 2 GiB of address space above the loaded reader's (a failed
 read asks for more). Linux only (the peak is /proc's VmHWM).
@@ -18,8 +19,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from digitlib.errors import DigitlibError
-from digitlib.onnx_model import OnnxPredictor
-from digitlib.rows import read
+from digitlib.reading.onnx_model import OnnxPredictor
+from digitlib.reading.rows import read
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from drawings import wavy_line  # noqa: E402  (the scribble the tests use)

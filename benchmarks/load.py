@@ -31,7 +31,7 @@ import numpy as np
 import psutil
 from PIL import Image
 
-from digitlib.synth import mnist_digits
+from digitlib.data.synth import mnist_digits
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUNDARY = "digitlib-load-test"

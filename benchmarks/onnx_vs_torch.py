@@ -13,18 +13,18 @@ import time
 
 import torch
 
-from digitlib.onnx_model import OnnxModel
-from digitlib.predict import Predictor
-from digitlib.preprocess import to_mnist_input
-from digitlib.synth import mnist_digits
+from digitlib.data.synth import mnist_digits
+from digitlib.models.predictor import Predictor
+from digitlib.reading.onnx_model import OnnxModel
+from digitlib.reading.preprocess import to_mnist_input
 
 # Each runs in a fresh interpreter, reads one input, then reports its memory: ONNX Runtime alone, or torch.
 LOADERS = {
-    "onnxruntime": "import numpy as np\nfrom digitlib.onnx_model import OnnxModel\n"
+    "onnxruntime": "import numpy as np\nfrom digitlib.reading.onnx_model import OnnxModel\n"
     "OnnxModel(MODEL).probs(np.zeros((1, 1, 28, 28), np.float32))",
-    "torch (weights.load)": "import torch\nfrom digitlib.weights import load\ntorch.set_num_threads(1)\n"
+    "torch (weights.load)": "import torch\nfrom digitlib.models.weights import load\ntorch.set_num_threads(1)\n"
     "load(MODEL)(torch.zeros(1, 1, 28, 28))",
-    "torch (Predictor)": "import torch\nfrom digitlib.predict import Predictor\ntorch.set_num_threads(1)\n"
+    "torch (Predictor)": "import torch\nfrom digitlib.models.predictor import Predictor\ntorch.set_num_threads(1)\n"
     "Predictor(MODEL).probs(torch.zeros(1, 1, 28, 28))",
 }
 REPORT = (

@@ -23,9 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from digitlib.constants import MNIST_MEAN, MNIST_STD
-from digitlib.data import load_mnist
-from digitlib.device import pick_device
-from digitlib.train import train_variant
+from digitlib.data.mnist import load_mnist
+from digitlib.training.device import pick_device
+from digitlib.training.train import train_variant
 
 
 def peer_model():

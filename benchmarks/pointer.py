@@ -3,7 +3,7 @@
 Voila serves notebooks/06_dashboard.ipynb; one light page (tests/browser/pages.py) draws loops at 60 moves a second,
 then the same loops with a sixth of the moves; the difference in CPU seconds, divided by the difference in moves, is
 the cost of one move (the readings after each stroke, of the same 0, cancel out; a stroke of two moves is a dash,
-which costs more to read). Points are sent as the pad sends them: in batches MOVE_MS apart (digitlib.pad), so a
+which costs more to read). Points are sent as the pad sends them: in batches MOVE_MS apart (digitlib.apps.pad), so a
 "move" here is one message of a stroke's points, two or three of them at 60 a second. The page runs in this process:
 its figure is what a page's messages cost to make and read here, not what a browser spends.
 

@@ -15,11 +15,11 @@ from dataclasses import fields, replace
 
 import torch
 
-from digitlib.answers import accuracy
-from digitlib.data import load_mnist
-from digitlib.infer import evaluate, predict_logits
-from digitlib.models import Augment, Recipe, build, variant
-from digitlib.train import fit
+from digitlib.data.mnist import load_mnist
+from digitlib.models.infer import evaluate, predict_logits
+from digitlib.models.zoo import Augment, Recipe, build, variant
+from digitlib.reading.answers import accuracy
+from digitlib.training.train import fit
 
 
 def changed(name, settings):

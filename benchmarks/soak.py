@@ -55,7 +55,9 @@ def careless_uploads():
 def post(query, body, port):
     form = (
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="x.png"\r\n'
-        "Content-Type: image/png\r\n\r\n".encode() + body + f"\r\n--{BOUNDARY}--\r\n".encode()
+        "Content-Type: image/png\r\n\r\n".encode()
+        + body
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
     )
     head = (
         f"POST /predict{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"

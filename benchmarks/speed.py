@@ -14,10 +14,10 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
-from digitlib import synth
-from digitlib.data import load_mnist
-from digitlib.predict import Predictor
-from digitlib.train import train_variant
+from digitlib.data import synth
+from digitlib.data.mnist import load_mnist
+from digitlib.models.predictor import Predictor
+from digitlib.training.train import train_variant
 
 
 def summary(values, unit):

@@ -14,9 +14,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-from digitlib.data import load_mnist
-from digitlib.device import autocast, pick_precision
-from digitlib.models import build, variant
+from digitlib.data.mnist import load_mnist
+from digitlib.models.zoo import build, variant
+from digitlib.training.device import autocast, pick_precision
 
 SETTINGS = {  # name: (channels-last, threads)
     "channels-last, 2 threads": (True, 2),

@@ -1,5 +1,5 @@
-"""Written numbers read with a model: generated numbers of 2 to 5 digits (digitlib.synth.numbers: digits from stroke
-templates, handwriting fonts and MNIST test digits), touching and written apart, counted read right in full.
+"""Written numbers read with a model: generated numbers of 2 to 5 digits (digitlib.data.synth.numbers: digits from
+stroke templates, handwriting fonts and MNIST test digits), touching and written apart, counted read right in full.
 
 The README's table: seeds 1, 2026 and 7 (40, 30 and 40 numbers) are the ones the cutter was tuned on, seed 99 (60) is
 held out.
@@ -9,9 +9,9 @@ held out.
 
 import argparse
 
-from digitlib import synth
 from digitlib.constants import WEIGHTS_DIR
-from digitlib.predict import Predictor
+from digitlib.data import synth
+from digitlib.models.predictor import Predictor
 
 GROUPS = {"tuned on": [(1, 40), (2026, 30), (7, 40)], "held out": [(99, 60)]}
 

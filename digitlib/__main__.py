@@ -1,5 +1,5 @@
 import sys
 
-from digitlib.cli import main
+from digitlib.apps.cli import main
 
 sys.exit(main())

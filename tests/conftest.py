@@ -2,7 +2,7 @@
 
 import pytest
 
-from digitlib.synth import mnist_digits
+from digitlib.data.synth import mnist_digits
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""The HTTP API (digitlib.api), in process through httpx: what POST /predict, GET /models and GET /healthz answer, and
-each kind of bad request: a 4xx with the CLI's one-line message in JSON, never a traceback. Then `serve` itself."""
+"""The HTTP API (digitlib.apps.api), in process through httpx: what POST /predict, GET /models and GET /healthz answer,
+and each kind of bad request: a 4xx with the CLI's one-line message in JSON, never a traceback. Then `serve` itself."""
 
 import asyncio
 import base64
@@ -21,12 +21,12 @@ from drawings import drawing, wavy_line
 from odd_files import encode, png_header
 from PIL import Image
 
-from digitlib import api
-from digitlib.cli import main
+from digitlib.apps import api
+from digitlib.apps.cli import main
 from digitlib.constants import ROOT
-from digitlib.images import FORMATS
-from digitlib.onnx_model import OnnxPredictor, shipped
-from digitlib.rows import read
+from digitlib.reading.images import FORMATS
+from digitlib.reading.onnx_model import OnnxPredictor, shipped
+from digitlib.reading.rows import read
 
 MAX_BYTES = 300_000
 # subprocesses run the digitlib beside these tests, whichever copy is installed
@@ -225,7 +225,7 @@ def test_healthz_docs_and_the_openapi_schema(app):
 
 
 def test_the_api_imports_no_torch():
-    code = "import sys, digitlib.api; print('torch' in sys.modules)"
+    code = "import sys, digitlib.apps.api; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True).stdout
     assert out.strip() == "False"
 

@@ -1,12 +1,13 @@
 import numpy as np
 import torch
 
-from digitlib import metrics, weights
-from digitlib.answers import probs
-from digitlib.calibration import fit_temperature
-from digitlib.data import load_mnist
-from digitlib.infer import predict_logits
-from digitlib.predict import Predictor
+from digitlib.data.mnist import load_mnist
+from digitlib.models import weights
+from digitlib.models.infer import predict_logits
+from digitlib.models.predictor import Predictor
+from digitlib.reading.answers import probs
+from digitlib.studies import metrics
+from digitlib.training.calibration import fit_temperature
 
 
 def test_fit_temperature_recovers_the_temperature_that_made_the_data():

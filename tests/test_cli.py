@@ -13,12 +13,13 @@ from drawings import drawing
 from odd_files import BINARY, encode, odd_names, unreadable, variants
 from PIL import Image
 
-from digitlib import cli, weights
-from digitlib import images as images_module
-from digitlib.cli import main
+from digitlib.apps import cli
+from digitlib.apps.cli import main
 from digitlib.constants import ROOT
-from digitlib.images import display_name
-from digitlib.models import VARIANTS
+from digitlib.models import weights
+from digitlib.models.zoo import VARIANTS
+from digitlib.reading import images as images_module
+from digitlib.reading.images import display_name
 
 # the CLI under test is the digitlib beside these tests, whichever copy is installed
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
@@ -242,7 +243,7 @@ def test_predict_prints_one_line_per_file_naming_it_once(matrix, refusing_open, 
 
 
 def test_predict_survives_any_exception_and_model_output(images, monkeypatch, capsys):
-    from digitlib.predict import Prediction, Predictor
+    from digitlib.models.predictor import Prediction, Predictor
 
     def broken(self, image):
         raise RuntimeError("something nobody expected")

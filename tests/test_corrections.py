@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlib import corrections
+from digitlib.data import corrections
 from digitlib.errors import DigitlibError
-from digitlib.ink import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH, render
+from digitlib.reading.strokes import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH, render
 
 STROKES = [(16, [(200.0, 60.0), (280.0, 40.0), (280.0, 240.0)])]
 

@@ -12,9 +12,7 @@ from drawings import drawing
 from PIL import Image
 from strokes import strokes
 
-from digitlib import corrections
-from digitlib.constants import ROOT, WEIGHTS_DIR
-from digitlib.dashboard import (
+from digitlib.apps.dashboard import (
     HEIGHT,
     KEPT_SIDE,
     MAX_STROKE_POINTS,
@@ -24,7 +22,9 @@ from digitlib.dashboard import (
     DigitDashboard,
     dashboard,
 )
-from digitlib.models import VARIANTS
+from digitlib.constants import ROOT, WEIGHTS_DIR
+from digitlib.data import corrections
+from digitlib.models.zoo import VARIANTS
 
 FAST_CONVS = sum(len(stage) for stage in VARIANTS["fast"].args["stages"])  # a picture of each conv layer's maps
 
@@ -113,7 +113,7 @@ def test_a_bad_upload_is_one_line_in_the_page_and_loses_nothing(app, data, messa
 
 
 def test_an_oversized_upload_is_refused(app, monkeypatch):
-    monkeypatch.setattr("digitlib.dashboard.MAX_UPLOAD", 100)
+    monkeypatch.setattr("digitlib.apps.dashboard.MAX_UPLOAD", 100)
     upload(app, "big.png", png_bytes(Image.new("L", (200, 200), 255)))
     assert "over the" in app.status.value and app.picture is None
 
@@ -157,14 +157,14 @@ def test_an_unsure_reading_says_so(app, monkeypatch):
 @pytest.fixture
 def no_failed_callback(caplog, capfd):
     """Fails the test if a canvas callback raised: unguarded (ipywidgets logs it; in a kernel the page gets the
-    traceback) or guarded (digitlib.dashboard.guarded logs it to the server's stderr)."""
+    traceback) or guarded (digitlib.apps.dashboard.guarded logs it to the server's stderr)."""
     yield
     assert not [r for r in caplog.get_records("call") if "Exception in callback" in r.getMessage()]
     assert "dashboard callback failed" not in capfd.readouterr().err
 
 
 def page_sends(app, kind, *points, **more):
-    """A message from the page's pad (digitlib.pad), through ipywidgets' own handling: points in canvas pixels,
+    """A message from the page's pad (digitlib.apps.pad), through ipywidgets' own handling: points in canvas pixels,
     sent as fractions of the pad's size, as the page sends them whatever size it shows the pad at."""
     content = {"kind": kind, "points": [[x / WIDTH, y / HEIGHT] for x, y in points], **more}
     app.surface._handle_custom_msg(content, [])
@@ -277,7 +277,7 @@ def test_the_dashboard_kernel_reads_and_explains_a_drawing_without_importing_tor
     code = f"""
 import sys
 sys.path[:0] = [{str(ROOT / "tests" / "browser")!r}]
-from digitlib.dashboard import DigitDashboard, dashboard
+from digitlib.apps.dashboard import DigitDashboard, dashboard
 from strokes import strokes
 dashboard()
 app = DigitDashboard()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from digitlib import data
-from digitlib.data import MNIST_MD5, bad_files, ensure_mnist, load_mnist, raw_dir
+from digitlib.data import mnist as data
+from digitlib.data.mnist import MNIST_MD5, bad_files, ensure_mnist, load_mnist, raw_dir
 from digitlib.errors import DigitlibError
 
 

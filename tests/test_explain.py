@@ -1,9 +1,9 @@
 import numpy as np
 import torch
 
-from digitlib import weights
-from digitlib.data import load_mnist
-from digitlib.explain import (
+from digitlib.data.mnist import load_mnist
+from digitlib.models import weights
+from digitlib.studies.explain import (
     activation_heatmaps,
     feature_maps,
     first_filters,
@@ -100,9 +100,10 @@ def test_grad_cam_explains_the_class_asked_for():
 
 
 def test_numpy_occlusion_from_onnx_logits_matches_captums():
-    """The dashboard explains with digitlib.explain_np.occlusion on ONNX Runtime's logits, without torch or captum."""
-    from digitlib.explain_np import occlusion as numpy_occlusion
-    from digitlib.onnx_model import OnnxModel
+    """The dashboard explains with digitlib.reading.explain_np.occlusion on ONNX Runtime's logits, without torch or
+    captum."""
+    from digitlib.reading.explain_np import occlusion as numpy_occlusion
+    from digitlib.reading.onnx_model import OnnxModel
 
     x, _ = load_mnist("test", limit=3)
     for name in ("best", "fc"):

@@ -2,8 +2,8 @@ import numpy as np
 import torch
 
 from digitlib.constants import MNIST_MEAN, MNIST_STD
-from digitlib.data import load_mnist
-from digitlib.explore import atypical, class_means, embed_2d, ink_stats, pixel_stats
+from digitlib.data.mnist import load_mnist
+from digitlib.studies.explore import atypical, class_means, embed_2d, ink_stats, pixel_stats
 
 
 def test_normalisation_constants_are_those_of_the_training_images():

@@ -9,7 +9,7 @@ from hypothesis.extra import numpy as hnp
 from odd_files import encode, variants
 
 from digitlib.errors import DigitlibError
-from digitlib.preprocess import to_mnist_input
+from digitlib.reading.preprocess import to_mnist_input
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DTYPES = [np.uint8, np.uint16, np.int32, np.float32, np.float64, bool]

@@ -8,10 +8,10 @@ from drawings import drawing
 from odd_files import BINARY, binary_version, rotated_jpeg, unreadable, variants
 from PIL import Image
 
-from digitlib import images
 from digitlib.errors import DigitlibError
-from digitlib.images import open_image
-from digitlib.preprocess import to_mnist_input
+from digitlib.reading import images
+from digitlib.reading.images import open_image
+from digitlib.reading.preprocess import to_mnist_input
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from digitlib.answers import UNSURE, accuracy, percent, probs, unsure, verdict
-from digitlib.infer import predict_logits
+from digitlib.models.infer import predict_logits
+from digitlib.reading.answers import UNSURE, accuracy, percent, probs, unsure, verdict
 
 
 def test_probs_with_temperature_keep_the_prediction_and_sum_to_one():

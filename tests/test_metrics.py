@@ -3,8 +3,9 @@ import torch
 from sklearn.metrics import classification_report as sklearn_report
 from torchmetrics.functional.classification import multiclass_calibration_error
 
-from digitlib import metrics, weights
-from digitlib.metrics import classification_report, most_confused, reliability, speed
+from digitlib.models import weights
+from digitlib.studies import metrics
+from digitlib.studies.metrics import classification_report, most_confused, reliability, speed
 
 
 def test_classification_report_agrees_with_sklearn():

@@ -3,10 +3,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from digitlib.data import load_mnist
+from digitlib.data.mnist import load_mnist
 from digitlib.errors import DigitlibError
-from digitlib.models import VARIANTS, build, count_params, variant
-from digitlib.train import fit
+from digitlib.models.zoo import VARIANTS, build, count_params, variant
+from digitlib.training.train import fit
 
 
 @pytest.mark.parametrize("name", VARIANTS)

@@ -10,14 +10,14 @@ import pytest
 import torch
 from drawings import drawing
 
-from digitlib import weights
-from digitlib.cli import main
+from digitlib.apps.cli import main
 from digitlib.constants import ROOT
 from digitlib.errors import DigitlibError
-from digitlib.explain import feature_maps
-from digitlib.onnx_model import OnnxModel, export_hint, onnx_path, staleness
-from digitlib.predict import Predictor
-from digitlib.preprocess import to_mnist_input
+from digitlib.models import weights
+from digitlib.models.predictor import Predictor
+from digitlib.reading.onnx_model import OnnxModel, export_hint, onnx_path, staleness
+from digitlib.reading.preprocess import to_mnist_input
+from digitlib.studies.explain import feature_maps
 
 SHIPPED = weights.shipped()
 STYLES = ("plain", "thick", "small", "photo", "shadow")
@@ -27,7 +27,7 @@ STYLES = ("plain", "thick", "small", "photo", "shadow")
 def inputs(mnist_test):
     """200 MNIST test digits, then drawings of five others through the app's preprocessing: [205, 1, 28, 28]."""
     images, _ = mnist_test
-    x = torch.from_numpy(images[:200]).float().div(255)[:, None]  # as digitlib.data.load_mnist scales them
+    x = torch.from_numpy(images[:200]).float().div(255)[:, None]  # as digitlib.data.mnist.load_mnist scales them
     drawn = [to_mnist_input(drawing(images[200 + i], style)) for i, style in enumerate(STYLES)]
     return torch.cat([x, torch.from_numpy(np.stack(drawn))])
 
@@ -110,7 +110,7 @@ def test_export_without_weights_is_a_one_line_error(tmp_path, capsys):
 
 def test_the_onnx_runtime_reads_digits_without_importing_torch():
     code = (
-        "import sys, numpy as np; from digitlib.onnx_model import OnnxModel; "
+        "import sys, numpy as np; from digitlib.reading.onnx_model import OnnxModel; "
         "p = OnnxModel('best').probs(np.zeros((1, 1, 28, 28), np.float32)); "
         "assert p.shape == (1, 10), p.shape; "
         "assert 'torch' not in sys.modules, 'torch was imported'"

@@ -7,11 +7,11 @@ from strokes import strokes
 from test_cli import assert_one_line_error, run
 from test_dashboard_app import draw
 
-from digitlib import corrections
-from digitlib.dashboard import DigitDashboard
-from digitlib.hand import demo_hand, save_demo
-from digitlib.ink import render
-from digitlib.personal import folds, held_out, trust
+from digitlib.apps.dashboard import DigitDashboard
+from digitlib.data import corrections
+from digitlib.data.hand import demo_hand, save_demo
+from digitlib.reading.strokes import render
+from digitlib.training.personal import folds, held_out, trust
 
 
 def save_some(folder, n):

@@ -1,4 +1,4 @@
-"""Every figure of digitlib.plots draws from realistic input and is titled and labelled."""
+"""Every figure of digitlib.studies.plots draws from realistic input and is titled and labelled."""
 
 import matplotlib
 
@@ -8,10 +8,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from digitlib import explain, metrics, plots, weights  # noqa: E402
-from digitlib.data import load_mnist  # noqa: E402
-from digitlib.explore import ink_stats  # noqa: E402
-from digitlib.robustness import robustness  # noqa: E402
+from digitlib.data.mnist import load_mnist  # noqa: E402
+from digitlib.models import weights
+from digitlib.studies import (
+    explain,  # noqa: E402
+    metrics,
+    plots,
+)
+from digitlib.studies.explore import ink_stats  # noqa: E402
+from digitlib.studies.robustness import robustness  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ from drawings import drawing, wavy_line
 from PIL import Image
 
 from digitlib.errors import DigitlibError
-from digitlib.onnx_model import OnnxPredictor
-from digitlib.predict import Predictor
-from digitlib.preprocess import MAX_DIGITS, to_mnist_inputs
-from digitlib.rows import read
+from digitlib.models.predictor import Predictor
+from digitlib.reading.onnx_model import OnnxPredictor
+from digitlib.reading.preprocess import MAX_DIGITS, to_mnist_inputs
+from digitlib.reading.rows import read
 
 
 def write_number(digits, style="plain"):

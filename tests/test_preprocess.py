@@ -10,8 +10,8 @@ from scipy import ndimage
 
 from digitlib.constants import ROOT
 from digitlib.errors import DigitlibError
-from digitlib.predict import Predictor
-from digitlib.preprocess import (
+from digitlib.models.predictor import Predictor
+from digitlib.reading.preprocess import (
     MAX_SIDE,
     MNIST_STROKE,
     column_runs,
@@ -108,11 +108,12 @@ def test_a_digit_filling_the_whole_picture_is_still_read(mnist_test):
 
 
 def test_numpy_resize_gives_torchs_antialiased_bilinear_resize():
-    """digitlib.resample stands in for F.interpolate(antialias=True) so that the dashboard's kernel needs no torch."""
+    """digitlib.reading.resample stands in for F.interpolate(antialias=True) so that the dashboard's kernel needs no
+    torch."""
     import torch
     import torch.nn.functional as F
 
-    from digitlib.resample import resize
+    from digitlib.reading.resample import resize
 
     rng = np.random.default_rng(0)
     for height, width, out_h, out_w in [
@@ -200,8 +201,8 @@ THIN_READ = """
 import io, resource, sys
 from PIL import Image, ImageDraw
 from digitlib.errors import DigitlibError
-from digitlib.onnx_model import OnnxPredictor
-from digitlib.rows import read
+from digitlib.reading.onnx_model import OnnxPredictor
+from digitlib.reading.rows import read
 
 def drawn_line(w, h):
     picture = Image.new("L", (w, h), 255)

@@ -1,7 +1,7 @@
 import importlib.util
 
 from digitlib.constants import PACKAGE_DIR
-from digitlib.models import variant
+from digitlib.models.zoo import variant
 
 spec = importlib.util.spec_from_file_location("recipes", PACKAGE_DIR.parent / "benchmarks" / "recipes.py")
 recipes = importlib.util.module_from_spec(spec)

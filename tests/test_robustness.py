@@ -1,9 +1,9 @@
 import torch
 from scipy import ndimage
 
-from digitlib import weights
-from digitlib.data import load_mnist
-from digitlib.robustness import preprocessed, restroked, robustness, rotated, shifted
+from digitlib.data.mnist import load_mnist
+from digitlib.models import weights
+from digitlib.studies.robustness import preprocessed, restroked, robustness, rotated, shifted
 
 
 def centre(img):

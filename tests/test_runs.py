@@ -1,7 +1,9 @@
 from pathlib import Path
 
-from digitlib import runs, sweeps, train, weights
-from digitlib.sweeps import load_sweep
+from digitlib.models import weights
+from digitlib.studies import stored_runs as runs
+from digitlib.training import sweeps, train
+from digitlib.training.sweeps import load_sweep
 
 
 def test_notebook_training_cells_load_the_shipped_metadata_unless_told_to_train(monkeypatch):

@@ -1,4 +1,4 @@
-"""The dashboard's server (voila.json, digitlib.serving): a ceiling on kernels; uploads Tornado lets through.
+"""The dashboard's server (voila.json, digitlib.apps.voila_kernels): a ceiling on kernels; uploads Tornado lets through.
 
 The ceiling test starts a real Voila server on a loopback port and requests the page with plain HTTP, as a
 script would; it writes its figures to tests/artifacts/serving.json.
@@ -38,7 +38,7 @@ def test_the_shipped_kernel_ceiling_fits_a_24_gib_machine():
 
 
 def test_tornado_lets_through_an_upload_past_the_app_limit_so_the_app_can_refuse_it():
-    from digitlib.dashboard import MAX_UPLOAD
+    from digitlib.apps.dashboard import MAX_UPLOAD
 
     limit = voila_config()["Voila"]["tornado_settings"]["websocket_max_message_size"]
     assert limit >= 2 * MAX_UPLOAD  # room for base64 (4/3) and the message's JSON, and a file a little over the limit

@@ -1,12 +1,13 @@
-"""The cutter that finds where touching digits meet (digitlib.strips): shipped, current, and trainable."""
+"""The cutter that finds where touching digits meet (digitlib.reading.cutter): shipped, current, and trainable."""
 
 import numpy as np
 import pytest
 import torch
 
-from digitlib import strip_train, strips
 from digitlib.errors import DigitlibError
-from digitlib.onnx_model import file_sha256
+from digitlib.reading import cutter as strips
+from digitlib.reading.onnx_model import file_sha256
+from digitlib.training import cutter as strip_train
 
 
 def test_the_shipped_cutter_onnx_is_made_from_the_shipped_weights_and_computes_the_same():

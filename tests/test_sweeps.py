@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from digitlib.errors import DigitlibError
-from digitlib.models import variant
-from digitlib.sweeps import SWEEPS, earlier_run, load_sweep, run_sweep
-from digitlib.train import train_variant
-from digitlib.weights import load
+from digitlib.models.weights import load
+from digitlib.models.zoo import variant
+from digitlib.training.sweeps import SWEEPS, earlier_run, load_sweep, run_sweep
+from digitlib.training.train import train_variant
 
 
 def test_a_short_sweep_writes_its_results_and_reads_them_back(tmp_path):

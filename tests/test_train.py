@@ -3,13 +3,14 @@ from dataclasses import replace
 import pytest
 import torch
 
-from digitlib import train, weights
-from digitlib.augment import random_affine
-from digitlib.data import load_mnist
-from digitlib.device import PRECISIONS, cpu_flags, pick_precision
+from digitlib.data.augment import random_affine
+from digitlib.data.mnist import load_mnist
 from digitlib.errors import DigitlibError
-from digitlib.models import VARIANTS, Augment, build
-from digitlib.train import fit
+from digitlib.models import weights
+from digitlib.models.zoo import VARIANTS, Augment, build
+from digitlib.training import train
+from digitlib.training.device import PRECISIONS, cpu_flags, pick_precision
+from digitlib.training.train import fit
 
 
 def mnist(limit):

@@ -2,8 +2,7 @@
 
 import numpy as np
 
-from digitlib.reader import Prediction
-from digitlib.view import (
+from digitlib.apps.dashboard_view import (
     FEATURES_SHOWN,
     INVITE,
     NOT_FOUND,
@@ -14,6 +13,7 @@ from digitlib.view import (
     seen_png,
     shown,
 )
+from digitlib.reading.reader import Prediction
 
 
 def reading(digit, top, ink=1.0, second=None):

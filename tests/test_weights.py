@@ -4,11 +4,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import torch
 
-from digitlib import weights
-from digitlib.data import data_checksum, load_mnist
+from digitlib.data.mnist import data_checksum, load_mnist
 from digitlib.errors import DigitlibError
-from digitlib.infer import evaluate
-from digitlib.models import VARIANTS, build
+from digitlib.models import weights
+from digitlib.models.infer import evaluate
+from digitlib.models.zoo import VARIANTS, build
 
 TARGETS = {"best": 0.996, "fast": 0.99, "fc": 0.983}  # every other variant: 0.98
 

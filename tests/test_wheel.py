@@ -20,9 +20,14 @@ from digitlib.constants import DATA_DIR, ROOT
 # Building reuses this environment's setuptools (no download); torch's own requirement brings one new enough.
 pytest.importorskip("setuptools", minversion="70.1", reason="building a wheel offline needs setuptools>=70.1")
 
-NOT_BUILD_INPUTS = shutil.ignore_patterns(
-    ".git", ".venv", "data", "build", "dist", "*.egg-info", "__pycache__", ".ipynb_checkpoints", "artifacts"
+NOT_BUILD_PATTERNS = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".ipynb_checkpoints", "artifacts"
 )
+
+
+def NOT_BUILD_INPUTS(folder, names):  # noqa: N802 -- copytree's ignore, as shutil.ignore_patterns makes one
+    """What copytree leaves out: the patterns above, and the top-level data/ (digitlib/data/ is code)."""
+    return set(NOT_BUILD_PATTERNS(folder, names)) | ({"data"} if Path(folder) == ROOT else set())
 
 
 def check(cmd, **kwargs):

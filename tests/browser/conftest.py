@@ -8,7 +8,7 @@ import pytest
 from serving import CHROMIUM_ARGS, serve_dashboard
 
 from digitlib.constants import DATA_ENV
-from digitlib.corrections import CORRECTIONS_ENV
+from digitlib.data.corrections import CORRECTIONS_ENV
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +23,7 @@ def voila(tmp_path_factory):
         server.data_dir = data
         urllib.request.urlopen(server.url, timeout=60).close()
         yield server
-    # the notebook failing to run, or an app callback failing (logged by digitlib.dashboard.guarded); Tornado's
+    # the notebook failing to run, or an app callback failing (logged by digitlib.apps.dashboard.guarded); Tornado's
     # tracebacks about writing to the socket of a page that just closed are server noise, not the app's
     text = log.read_text()
     for failure in ("Error at server while executing cell", "dashboard callback failed"):

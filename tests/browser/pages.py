@@ -1,9 +1,9 @@
 """A dashboard page without a browser: what the page's scripts say to the server, over the kernel's websocket.
 
 Loads the page, asks for every widget's state in one message (as ipywidgets' manager does, over its control comm),
-sends the pointer's strokes (as the page's pad sends them, digitlib.pad) and button clicks, and watches the widgets'
-updates. The server's side of a visitor, at a fraction of a browser's CPU: for load tests and for many visitors at
-once (benchmarks/classroom.py, tests/browser/test_dashboard.py).
+sends the pointer's strokes (as the page's pad sends them, digitlib.apps.pad) and button clicks, and watches the
+widgets' updates. The server's side of a visitor, at a fraction of a browser's CPU: for load tests and for many
+visitors at once (benchmarks/classroom.py, tests/browser/test_dashboard.py).
 """
 
 import asyncio
@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 import numpy as np
 from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1, serialize_msg_to_ws_v1
 
-from digitlib.dashboard import HEIGHT, WIDTH
-from digitlib.pad import MOVE_MS
+from digitlib.apps.dashboard import HEIGHT, WIDTH
+from digitlib.apps.pad import MOVE_MS
 
 POINTER_S = 1 / 60  # a pointer reports its moves about 60 times a second
 CONTROL_PROTOCOL = "1.0.0"  # the version of ipywidgets' control comm that the page speaks

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from digitlib.synth import TEMPLATES
+from digitlib.data.synth import TEMPLATES
 
-# the digits as a person draws them, shared with digitlib.synth's test pictures
+# the digits as a person draws them, shared with digitlib.data.synth's test pictures
 DIGITS = TEMPLATES
 
 

@@ -15,9 +15,9 @@ from pages import click, draw, open_page
 from serving import kernels, wait_until_warm
 from strokes import STYLES, strokes
 
-from digitlib import corrections
+from digitlib.apps.dashboard import WIDTH
 from digitlib.constants import ROOT
-from digitlib.dashboard import WIDTH
+from digitlib.data import corrections
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 FIGURES = {}

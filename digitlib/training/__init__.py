@@ -1,0 +1,6 @@
+"""Training: the one loop (`train.fit`) and `train_variant`, device and precision (`device`), temperature
+calibration (`calibration`), sweeps (`sweeps`), fine-tuning a personal model (`personal`) and the cutter's
+training (`cutter`).
+
+May import: digitlib.models, digitlib.data, digitlib.reading and the top-level modules.
+"""
