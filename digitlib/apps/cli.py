@@ -235,6 +235,9 @@ def cmd_serve(args):
     env = {**os.environ, ENV: json.dumps(settings.__dict__)}
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # one core per image read
         env.setdefault(var, "1")
+    # glibc gives each new thread of the workers' pool an arena of its own, which it keeps: under steady load a
+    # worker's memory rose in steps (+10.9% in 10 minutes); two arenas keep it flat
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     # The working directory is not on the workers' import path: PYTHONSAFEPATH, as -P, for Python; uvicorn puts
     # --app-dir there (default ".") so it is digitlib's own folder. h11 with a cap on headers (httptools has none:
     # 32 MB of headers were accepted), and at most --max-connections at once per worker (then 503)

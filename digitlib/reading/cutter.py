@@ -16,7 +16,7 @@ import numpy as np
 
 from digitlib.constants import WEIGHTS_DIR
 from digitlib.reading.onnx_session import open_session
-from digitlib.reading.resample import resize
+from digitlib.reading.resample import crop_to_ink, resize
 
 CUTTER_DIR = WEIGHTS_DIR / "cutter"
 NAME = "cutter"
@@ -32,8 +32,7 @@ MIN_DIGIT = 0.3  # and boundaries are at least this fraction of the strip's ink 
 
 def strip_input(ink):
     """A [HEIGHT, W] float32 strip for the cutter: ink cropped to its box, scaled to BOX pixels high, padded by PAD."""
-    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
-    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    ink = crop_to_ink(ink)
     h, w = ink.shape
     small = resize(ink, BOX, max(1, round(w * BOX / h)))
     strip = np.zeros((HEIGHT, small.shape[1] + 2 * PAD), np.float32)

@@ -15,9 +15,9 @@ from scipy import ndimage
 
 from digitlib.constants import DIGIT_BOX, IMAGE_SIZE
 from digitlib.errors import DigitlibError
-from digitlib.reading import cutter as strips
+from digitlib.reading import cutter
 from digitlib.reading.images import open_image
-from digitlib.reading.resample import resize
+from digitlib.reading.resample import crop_to_ink, ink_box, resize
 
 MAX_SIDE = 560  # larger images are shrunk to this before any work
 WORK_SCALE = 4  # thickness is measured and adjusted at 4x the 20x20 box (80 px)
@@ -253,8 +253,7 @@ def stroke_width(ink):
 
 def fit_box(ink, box):
     """Crop ink to its bounding box and scale it so the longer side is `box` pixels, keeping the aspect ratio."""
-    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
-    ink = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    ink = crop_to_ink(ink)
     h, w = ink.shape
     scale = box / max(h, w)
     return resize(ink, max(1, round(h * scale)), max(1, round(w * scale)))
@@ -332,8 +331,8 @@ def masked_ink(ink, mask):
     """The ink under mask grown by MASK_GROWTH pixels (to take in the strokes' soft edges), cropped to the grown
     mask's box (grown within that box, not the whole picture, for speed)."""
     g = MASK_GROWTH
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    box = np.s_[max(rows[0] - g, 0) : rows[-1] + g + 1, max(cols[0] - g, 0) : cols[-1] + g + 1]
+    top, bottom, left, right = ink_box(mask)
+    box = np.s_[max(top - g, 0) : bottom + g, max(left - g, 0) : right + g]
     return ink[box] * grow(mask[box], g)
 
 
@@ -351,8 +350,8 @@ def find_ink(image):
     ink = ink_map(open_image(image, gray=True))
     mask = digit_mask(ink)
     if mask.any():
-        rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-        if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_EXTENT * max(ink.shape):
+        top, bottom, left, right = ink_box(mask)
+        if max(bottom - top, right - left) < MIN_EXTENT * max(ink.shape):
             mask[:] = False
     return ink, mask
 
@@ -398,8 +397,8 @@ def strip_ink(ink, mask):
 def cut_columns(ink, mask):
     """The picture's columns at which the cutter (digitlib.reading.cutter) finds boundaries between the digits of a
     piece of ink, left to right; [] for one digit."""
-    cols = np.flatnonzero(mask.any(0))
-    return strips.cut_columns(strip_ink(ink, mask), cols[0], cols[-1])
+    _, _, left, right = ink_box(mask)
+    return cutter.cut_columns(strip_ink(ink, mask), left, right - 1)
 
 
 def separate(ink, mask, cuts, confidence, check_time):
@@ -410,8 +409,8 @@ def separate(ink, mask, cuts, confidence, check_time):
     confidence: from a list of inputs to the log-probability of each one's reading; check_time: called before each
     cut's reads (see deadline).
     """
-    rows = np.flatnonzero(mask.any(1))
-    step = NUDGE * (rows[-1] + 1 - rows[0])
+    top, bottom, _, _ = ink_box(mask)
+    step = NUDGE * (bottom - top)
     column = np.arange(mask.shape[1])[None]
     edges = [0, *cuts, mask.shape[1]]
     for i in range(1, len(edges) - 1):
@@ -440,14 +439,14 @@ def to_mnist_inputs(image, confidence, seconds=NUMBER_SECONDS):
     ink, mask = find_ink(image)
     if not mask.any():
         return []
-    rows, groups = np.flatnonzero(mask.any(1)), split_digits(mask)
-    height = rows[-1] + 1 - rows[0]
+    top, bottom, _, _ = ink_box(mask)
+    groups, height = split_digits(mask), bottom - top
     widest = LONE_DIGIT if len(groups) == 1 else TOUCHING  # the only piece is more often one digit written wide
     cuts = []  # per piece, the cutter's columns ([] for a piece too narrow to hold digits that touch)
     for group in groups:
         check_time()
-        cols = np.flatnonzero(group.any(0))
-        cuts.append(cut_columns(ink, group) if (cols[-1] + 1 - cols[0]) > widest * height else [])
+        _, _, left, right = ink_box(group)
+        cuts.append(cut_columns(ink, group) if right - left > widest * height else [])
     count = len(groups) + sum(map(len, cuts))
     if count > MAX_DIGITS:
         raise too_many(count)

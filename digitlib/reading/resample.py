@@ -1,4 +1,5 @@
-"""Antialiased bilinear resizing in numpy: torch's F.interpolate(mode="bilinear", antialias=True) without torch.
+"""Cropping to the ink, and antialiased bilinear resizing in numpy: torch's F.interpolate(mode="bilinear",
+antialias=True) without torch.
 
 The dashboard's kernel runs without torch, and must see the very inputs the notebooks and the CLI see, so this
 reproduces torch's CPU kernel (aten/src/ATen/native/cpu/UpSampleKernel.cpp) step for step in float32: Pillow's
@@ -67,3 +68,15 @@ def resize(pixels, height, width):
     if a.shape[0] != height:
         a = taps_sum(a, height)
     return np.ascontiguousarray(a)
+
+
+def ink_box(ink):
+    """The bounding box of ink's non-zero pixels [H, W] as (top, bottom, left, right), bottom and right exclusive."""
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+
+
+def crop_to_ink(ink):
+    """ink [H, W] cropped to the bounding box of its non-zero pixels."""
+    top, bottom, left, right = ink_box(ink)
+    return ink[top:bottom, left:right]

@@ -33,6 +33,7 @@ from digitlib.reading.cutter import (
     strip_input,
 )
 from digitlib.reading.onnx_model import file_sha256
+from digitlib.reading.resample import crop_to_ink, ink_box
 from digitlib.training.device import autocast, pick_precision
 
 MOST_DIGITS = 5
@@ -69,11 +70,7 @@ class Cutter(nn.Module):
 
 def digit_crops(x):
     """MNIST digits [N, 1, 28, 28] cropped to their ink: a list of 2-D float32 arrays."""
-    out = []
-    for image in x[:, 0].numpy():
-        rows, cols = np.flatnonzero(image.any(1)), np.flatnonzero(image.any(0))
-        out.append(image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
-    return out
+    return [crop_to_ink(image) for image in x[:, 0].numpy()]
 
 
 def number_strip(crops, labels, rng):
@@ -91,9 +88,9 @@ def number_strip(crops, labels, rng):
         canvas[top : top + h, left : left + w] = np.maximum(canvas[top : top + h, left : left + w], digit)
         spans.append((left, left + w))
         x = left + w + rng.uniform(*GAP) * BOX
-    cols, rows = np.flatnonzero(canvas.any(0)), np.flatnonzero(canvas.any(1))
-    scale = BOX / (rows[-1] + 1 - rows[0])  # strip_input scales the ink's box to BOX high
-    bounds = [PAD + ((a[1] + b[0]) / 2 - cols[0]) * scale for a, b in zip(spans, spans[1:])]
+    top, bottom, left, _ = ink_box(canvas)
+    scale = BOX / (bottom - top)  # strip_input scales the ink's box to BOX high
+    bounds = [PAD + ((a[1] + b[0]) / 2 - left) * scale for a, b in zip(spans, spans[1:])]
     return strip_input(canvas), bounds
 
 
