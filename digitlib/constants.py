@@ -33,4 +33,7 @@ CLASSES = tuple(str(d) for d in range(NUM_CLASSES))
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
+# NAME.json and NAME.onnx name the one NAME.safetensors they were written with, by its sha256 under this key
+SHA256_KEY = "safetensors_sha256"
+
 DEFAULT_MODEL = "best"  # the shipped model the CLI and the dashboard read with unless told otherwise

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from digitlib.constants import SHA256_KEY
 from digitlib.errors import DigitlibError
 from digitlib.reading import cutter as strips
 from digitlib.reading.onnx_model import file_sha256
@@ -13,7 +14,7 @@ from digitlib.training import cutter as strip_train
 def test_the_shipped_cutter_onnx_is_made_from_the_shipped_weights_and_computes_the_same():
     folder = strips.CUTTER_DIR
     metadata = strips.session(folder).get_modelmeta().custom_metadata_map
-    assert metadata[strips.SHA256_KEY] == file_sha256(folder / "cutter.safetensors"), (
+    assert metadata[SHA256_KEY] == file_sha256(folder / "cutter.safetensors"), (
         "weights/cutter/cutter.onnx is stale: python -m digitlib train-cutter --out weights/cutter"
     )
     model = strip_train.load(folder)

@@ -9,7 +9,7 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from digitlib.constants import IMAGE_SIZE, WEIGHTS_DIR
+from digitlib.constants import IMAGE_SIZE, SHA256_KEY, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
 from digitlib.models import weights
 from digitlib.models.zoo import conv_outputs
@@ -18,7 +18,6 @@ from digitlib.reading.onnx_model import (
     LOGITS,
     MAPS,
     NAME_KEY,
-    SHA256_KEY,
     TEMPERATURE_KEY,
     file_sha256,
     onnx_path,
@@ -47,30 +46,35 @@ class WithMaps(nn.Module):
         return (logits, *maps)
 
 
-def to_onnx(model, metadata):
-    """The ONNX bytes of an eval-mode model with its feature maps as extra outputs, a dynamic batch and metadata."""
-    model = WithMaps(model).eval()
-    outputs = [LOGITS] + [f"{MAPS}{i}" for i in range(len(model.layers))]
-    x = torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE)
+def onnx_bytes(model, x, inputs, outputs, dynamic_axes, metadata):
+    """The checked ONNX bytes of an eval-mode model traced on the example input x, with metadata (a str: str dict)."""
     f = io.BytesIO()
     # The TorchScript-based exporter (dynamo=False): deprecated in torch 2.9 but here in the pinned 2.14, and unlike
     # the torch.export-based one it needs no onnxscript.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(legacy TorchScript-based ONNX export|will be removed)")
         torch.onnx.export(
-            model,
+            model.eval(),
             (x,),
             f,
-            input_names=[INPUT],
+            input_names=inputs,
             output_names=outputs,
             opset_version=OPSET,
-            dynamic_axes={n: {0: "batch"} for n in [INPUT, *outputs]},
+            dynamic_axes=dynamic_axes,
             dynamo=False,
         )
     proto = onnx.load_from_string(f.getvalue())
     onnx.helper.set_model_props(proto, metadata)
     onnx.checker.check_model(proto)
     return proto.SerializeToString()
+
+
+def to_onnx(model, metadata):
+    """The ONNX bytes of an eval-mode model with its feature maps as extra outputs, a dynamic batch and metadata."""
+    model = WithMaps(model)
+    outputs = [LOGITS] + [f"{MAPS}{i}" for i in range(len(model.layers))]
+    x = torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE)
+    return onnx_bytes(model, x, [INPUT], outputs, {n: {0: "batch"} for n in [INPUT, *outputs]}, metadata)
 
 
 def difference(model, data):

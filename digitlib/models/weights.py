@@ -11,7 +11,7 @@ import torch
 from filelock import FileLock
 from safetensors import SafetensorError
 
-from digitlib.constants import TRAINED_DIR, WEIGHTS_DIR
+from digitlib.constants import SHA256_KEY, TRAINED_DIR, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
 from digitlib.files import read_json, save_json, write_atomic  # noqa: F401 -- weights.write_atomic etc. for callers
 from digitlib.models.zoo import ARCHITECTURES, VARIANTS, build, count_params
@@ -20,7 +20,6 @@ from digitlib.reading.answers import temperature_problem
 REQUIRED_KEYS = ("arch", "args", "temperature")
 MAX_META_BYTES = 1_000_000  # a NAME.json is a few kB: a larger one is refused before it is parsed
 MAX_PARAMS = 10_000_000  # a model with more parameters is refused before any is allocated (the shipped: under 1M)
-SHA256_KEY = "safetensors_sha256"  # NAME.json names the one NAME.safetensors it was written with
 
 
 def paths(name, folder=WEIGHTS_DIR):

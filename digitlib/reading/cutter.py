@@ -21,7 +21,6 @@ from digitlib.reading.resample import crop_to_ink, resize
 CUTTER_DIR = WEIGHTS_DIR / "cutter"
 NAME = "cutter"
 INPUT, OUTPUT = "strip", "boundary"
-SHA256_KEY = "safetensors_sha256"  # of the cutter.safetensors it was exported from
 HEIGHT = 28  # a strip is as high as an MNIST digit,
 BOX = 20  # its ink this high (MNIST's digit box),
 PAD = 4  # with this many empty pixels around it

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlib.constants import DEFAULT_MODEL, IMAGE_SIZE, WEIGHTS_DIR
+from digitlib.constants import DEFAULT_MODEL, IMAGE_SIZE, SHA256_KEY, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
 from digitlib.reading import answers
 from digitlib.reading.explain_np import occlusion
@@ -23,7 +23,6 @@ LOGITS = "logits"
 MAPS = "maps"  # conv activations are the outputs maps0, maps1, ... in the order of the layers
 # metadata_props of NAME.onnx
 NAME_KEY = "model"
-SHA256_KEY = "safetensors_sha256"  # of the NAME.safetensors it was exported from
 TEMPERATURE_KEY = "temperature"  # NAME.json's, for probabilities
 # Images per ONNX Runtime call. Its memory holds on to the largest batch's activations for the process's life: the
 # dashboard's occlusion map (65 images at once) left each visitor's kernel about 35 MiB bigger with `best` than in

@@ -336,11 +336,16 @@ def masked_ink(ink, mask):
     return ink[box] * grow(mask[box], g)
 
 
+def mnist_strokes(work):
+    """Ink at the work scale (a digit DIGIT_BOX * WORK_SCALE pixels high) with its strokes evened and brought to
+    MNIST's width, the faintest remains dropped."""
+    work = match_stroke(even_ink(work, round(MNIST_STROKE * WORK_SCALE)), MNIST_STROKE * WORK_SCALE)
+    return np.where(work > 0.05, work, 0)
+
+
 def to_mnist(ink, mask):
     """The [1, 28, 28] float32 MNIST-style input for the ink under mask (see masked_ink)."""
-    work = fit_box(masked_ink(ink, mask), DIGIT_BOX * WORK_SCALE)
-    work = match_stroke(even_ink(work, round(MNIST_STROKE * WORK_SCALE)), MNIST_STROKE * WORK_SCALE)
-    digit = fit_box(np.where(work > 0.05, work, 0), DIGIT_BOX)
+    digit = fit_box(mnist_strokes(fit_box(masked_ink(ink, mask), DIGIT_BOX * WORK_SCALE)), DIGIT_BOX)
     digit = np.clip(digit / max(digit.max(), 1e-6), 0, 1)
     return place_by_mass(digit)[None]
 
@@ -389,9 +394,7 @@ def strip_ink(ink, mask):
     work = masked_ink(ink, mask)
     h, w = work.shape
     height = DIGIT_BOX * WORK_SCALE
-    work = resize(work, height, max(1, round(w * height / h)))
-    work = match_stroke(even_ink(work, round(MNIST_STROKE * WORK_SCALE)), MNIST_STROKE * WORK_SCALE)
-    return np.where(work > 0.05, work, 0)
+    return mnist_strokes(resize(work, height, max(1, round(w * height / h))))
 
 
 def cut_columns(ink, mask):

@@ -6,19 +6,18 @@ at the 2-column frame holding each boundary: halfway between one digit's right e
 Strips of one digit, wide ones included, teach it where not to cut. `python -m digitlib train-cutter` runs train().
 """
 
-import io
 import time
-import warnings
 
 import numpy as np
-import onnx
 import safetensors.torch
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from digitlib.constants import SHA256_KEY
 from digitlib.data.mnist import load_mnist
 from digitlib.files import save_json, write_atomic
+from digitlib.models.onnx_export import onnx_bytes
 from digitlib.reading.cutter import (
     BOX,
     CUTTER_DIR,
@@ -27,7 +26,6 @@ from digitlib.reading.cutter import (
     NAME,
     OUTPUT,
     PAD,
-    SHA256_KEY,
     STRIDE,
     peaks,
     strip_input,
@@ -42,7 +40,6 @@ GAP = (-0.18, 0.35)  # between neighbours, in the strip's height
 POSITIVE_WEIGHT = 5.0  # a boundary frame is rare; weigh it in the loss as this many frames
 BATCH = 64
 LEARNING_RATE = 3e-3
-OPSET = 17
 
 
 class Cutter(nn.Module):
@@ -129,23 +126,8 @@ def count_accuracy(model, strips, bounds):
 
 def to_onnx(model, sha256):
     """ONNX bytes of the cutter with a dynamic batch and width, and the sha256 of its safetensors as metadata."""
-    f = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(legacy TorchScript-based ONNX export|will be removed)")
-        torch.onnx.export(
-            model.eval(),
-            (torch.zeros(1, 1, HEIGHT, 64),),
-            f,
-            input_names=[INPUT],
-            output_names=[OUTPUT],
-            opset_version=OPSET,
-            dynamic_axes={INPUT: {0: "batch", 3: "width"}, OUTPUT: {0: "batch", 2: "frames"}},
-            dynamo=False,
-        )
-    proto = onnx.load_from_string(f.getvalue())
-    onnx.helper.set_model_props(proto, {SHA256_KEY: sha256})
-    onnx.checker.check_model(proto)
-    return proto.SerializeToString()
+    axes = {INPUT: {0: "batch", 3: "width"}, OUTPUT: {0: "batch", 2: "frames"}}
+    return onnx_bytes(model, torch.zeros(1, 1, HEIGHT, 64), [INPUT], [OUTPUT], axes, {SHA256_KEY: sha256})
 
 
 def train(out=CUTTER_DIR, samples=60_000, epochs=4, seed=0, progress=True):
