@@ -25,7 +25,7 @@ from digitlib.apps import api
 from digitlib.apps.cli import main
 from digitlib.constants import ROOT
 from digitlib.reading.images import FORMATS
-from digitlib.reading.onnx_model import OnnxPredictor, shipped
+from digitlib.reading.onnx_model import OnnxPredictor, exported
 from digitlib.reading.rows import read
 
 MAX_BYTES = 300_000
@@ -184,7 +184,7 @@ def test_a_body_still_trickling_in_after_the_deadline_is_a_408(seven):
 
 def test_an_unknown_model_is_a_400_naming_the_models_served(app, seven):
     reply = call(app, "POST", "/predict?model=resnet", content=seven)
-    assert_error(reply, 400, f"unknown model 'resnet'; choose from {', '.join(shipped())}")
+    assert_error(reply, 400, f"unknown model 'resnet'; choose from {', '.join(exported())}")
 
 
 def test_no_image_and_bad_options_are_one_line_4xx(app, seven):
@@ -210,12 +210,12 @@ def test_models_lists_what_models_json_lists_for_each_served_model(app, capsys):
     assert main(["models", "--json"]) == 0
     cli_rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
     served = call(app, "GET", "/models").json()
-    assert [row["name"] for row in served] == shipped()
+    assert [row["name"] for row in served] == exported()
     assert served == [cli_rows[row["name"]] for row in served]
 
 
 def test_healthz_docs_and_the_openapi_schema(app):
-    assert call(app, "GET", "/healthz").json() == {"status": "ok", "models": len(shipped()), "default": "best"}
+    assert call(app, "GET", "/healthz").json() == {"status": "ok", "models": len(exported()), "default": "best"}
     assert "swagger" in call(app, "GET", "/docs").text.lower()
     schema = call(app, "GET", "/openapi.json").json()
     body = schema["paths"]["/predict"]["post"]["requestBody"]["content"]

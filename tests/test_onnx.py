@@ -19,7 +19,7 @@ from digitlib.reading.onnx_model import OnnxModel, export_hint, onnx_path, stale
 from digitlib.reading.preprocess import to_mnist_input
 from digitlib.studies.explain import feature_maps
 
-SHIPPED = weights.shipped()
+SHIPPED = weights.trained()
 STYLES = ("plain", "thick", "small", "photo", "shadow")
 
 

@@ -24,7 +24,7 @@ from digitlib import __version__
 from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
 from digitlib.errors import DigitlibError, without_paths
 from digitlib.reading.images import MAX_UPLOAD, too_large
-from digitlib.reading.onnx_model import OnnxPredictor, shipped
+from digitlib.reading.onnx_model import OnnxPredictor, exported, model_row, stored_meta
 from digitlib.reading.rows import problem, read
 
 FIELD = "image"  # the multipart field holding the image (the name other digit APIs use)
@@ -62,31 +62,10 @@ class Settings:
 
 def load_models(folder):
     """{name: OnnxPredictor} for every NAME.onnx in folder, each on one thread; DigitlibError if there is none."""
-    names = shipped(folder)
+    names = exported(folder)
     if not names:
         raise DigitlibError(f"no ONNX model in {folder}; make them with: python -m digitlib export --weights {folder}")
     return {name: OnnxPredictor(name, folder, threads=1) for name in names}
-
-
-def model_rows(folder, names):
-    """What `models --json` says of each served model, from NAME.json (read without torch)."""
-    rows = []
-    for name in names:
-        try:
-            meta = json.loads((Path(folder) / f"{name}.json").read_text())
-        except (OSError, ValueError):
-            meta = {}
-        rows.append(
-            dict(
-                name=name,
-                kind=meta.get("kind"),
-                params=meta.get("params"),
-                test_accuracy=meta.get("test_accuracy"),
-                default=name == DEFAULT_MODEL,
-                description=meta.get("description"),
-            )
-        )
-    return rows
 
 
 class BodyLimit:
@@ -171,7 +150,7 @@ def create_app(settings=None):
     """The API, its models loaded (once: a worker calls this once)."""
     settings = settings or Settings()
     readers = load_models(settings.weights)
-    models = model_rows(settings.weights, readers)
+    models = [model_row(name, stored_meta(name, settings.weights)) for name in readers]
     default = DEFAULT_MODEL if DEFAULT_MODEL in readers else next(iter(readers))
     limiter = anyio.CapacityLimiter(settings.threads)
     app = FastAPI(

@@ -124,26 +124,14 @@ def cmd_predict(args):
 
 
 def cmd_models(args):
-    from digitlib.models.weights import read_meta
     from digitlib.models.zoo import build, count_params
+    from digitlib.reading.onnx_model import model_row, stored_meta
 
     rows = []
-    for name, v in VARIANTS.items():
-        try:
-            accuracy = read_meta(name, args.weights).get("test_accuracy")
-        except DigitlibError:
-            accuracy = None  # not trained yet
+    for name, v in VARIANTS.items():  # what NAME.json says; for a variant not trained yet, what its registry entry says
         model = build(v.arch, v.args)
-        rows.append(
-            dict(
-                name=name,
-                kind=model.kind,
-                params=count_params(model),
-                test_accuracy=accuracy,
-                default=name == DEFAULT_MODEL,
-                description=v.description,
-            )
-        )
+        registered = dict(kind=model.kind, params=count_params(model), description=v.description)
+        rows.append(model_row(name, {**registered, **stored_meta(name, args.weights)}))
     if args.json:
         print_json(rows)
         return
@@ -176,9 +164,9 @@ def cmd_where(args):
 
 def cmd_export(args):
     from digitlib.models.onnx_export import export
-    from digitlib.models.weights import paths, shipped
+    from digitlib.models.weights import paths, trained
 
-    names = args.model or shipped(args.weights)
+    names = args.model or trained(args.weights)
     if not names:
         raise DigitlibError(
             f"no model has weights in {args.weights}; train one with: python -m digitlib train --model NAME"

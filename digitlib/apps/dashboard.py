@@ -36,7 +36,7 @@ from digitlib.data import corrections
 from digitlib.errors import DigitlibError, without_paths
 from digitlib.reading import strokes as ink
 from digitlib.reading.images import MAX_UPLOAD, open_image
-from digitlib.reading.onnx_model import OnnxPredictor, onnx_path, shipped
+from digitlib.reading.onnx_model import OnnxPredictor, exported, onnx_path
 from digitlib.reading.strokes import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH
 
 PEN = 18  # default pen width, canvas pixels
@@ -129,7 +129,7 @@ def guarded(method):
 def models(personal_dir=corrections.CORRECTIONS_DIR, personal=False):
     """{name: folder} of the models offered: the shipped ones, and where personal is true the personal model if it
     has been made (a broken one too, so that choosing it says what is wrong with it)."""
-    found = {name: WEIGHTS_DIR for name in shipped()}
+    found = {name: WEIGHTS_DIR for name in exported()}
     if not personal:
         return found
     personal = corrections.PERSONAL

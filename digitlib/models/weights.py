@@ -136,6 +136,6 @@ def load_cached(name, folder=WEIGHTS_DIR):
     return load(name, folder)
 
 
-def shipped(folder=WEIGHTS_DIR):
+def trained(folder=WEIGHTS_DIR):
     """Names of the registered models that have weights in folder, in registry order."""
     return [name for name in VARIANTS if all(p.exists() for p in paths(name, folder))]

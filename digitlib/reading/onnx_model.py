@@ -6,13 +6,13 @@ names the NAME.safetensors it was made from (sha256) and the temperature stored 
 """
 
 import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
 
 from digitlib.constants import DEFAULT_MODEL, IMAGE_SIZE, SHA256_KEY, WEIGHTS_DIR
 from digitlib.errors import DigitlibError
+from digitlib.files import read_json
 from digitlib.reading import answers
 from digitlib.reading.explain_np import occlusion
 from digitlib.reading.onnx_session import open_session
@@ -34,7 +34,7 @@ def onnx_path(name, folder=WEIGHTS_DIR):
     return Path(folder) / f"{name}.onnx"
 
 
-def shipped(folder=WEIGHTS_DIR):
+def exported(folder=WEIGHTS_DIR):
     """Names of the models with a NAME.onnx in folder, sorted."""
     return sorted(path.stem for path in Path(folder).glob("*.onnx"))
 
@@ -48,21 +48,42 @@ def file_sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def stored_meta(name, folder=WEIGHTS_DIR):
+    """NAME.json in folder as stored, unchecked (digitlib.models.weights.read_meta checks it, with torch); {} if it is
+    missing or not a JSON object."""
+    try:
+        meta = read_json(Path(folder) / f"{name}.json")
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def model_row(name, meta):
+    """What `models --json` and GET /models say of a model, from its NAME.json (meta)."""
+    return dict(
+        name=name,
+        kind=meta.get("kind"),
+        params=meta.get("params"),
+        test_accuracy=meta.get("test_accuracy"),
+        default=name == DEFAULT_MODEL,
+        description=meta.get("description"),
+    )
+
+
 def staleness(name, metadata, folder=WEIGHTS_DIR):
     """Why an ONNX model with this metadata no longer matches NAME.safetensors or NAME.json in folder, or None.
 
     None too where they are absent: a folder may ship the .onnx alone.
     """
-    tensors_path, meta_path = Path(folder) / f"{name}.safetensors", Path(folder) / f"{name}.json"
+    tensors_path = Path(folder) / f"{name}.safetensors"
     if tensors_path.is_file() and file_sha256(tensors_path) != metadata.get(SHA256_KEY):
         return f"made from another {tensors_path.name}"
-    if meta_path.is_file():
-        try:
-            temperature = float(json.loads(meta_path.read_text())["temperature"])
-        except (ValueError, KeyError, TypeError):
-            return None  # a broken NAME.json is reported by whatever reads it
-        if repr(temperature) != metadata.get(TEMPERATURE_KEY):
-            return f"its temperature is not the {temperature} in {meta_path.name}"
+    try:
+        temperature = float(stored_meta(name, folder)["temperature"])
+    except (ValueError, KeyError, TypeError):
+        return None  # no NAME.json, or a broken one, which is reported by whatever reads it
+    if repr(temperature) != metadata.get(TEMPERATURE_KEY):
+        return f"its temperature is not the {temperature} in {name}.json"
     return None
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from digitlib import __version__
 from digitlib.constants import NUM_CLASSES
 from digitlib.data.corrections import CORRECTIONS_DIR, PERSONAL, arrays, counts, read
 from digitlib.data.hand import DEMO_SEED, demo_hand
@@ -22,9 +21,8 @@ from digitlib.models import weights
 from digitlib.models.infer import evaluate, predict_logits
 from digitlib.models.onnx_export import export
 from digitlib.models.zoo import AFFINE, Recipe
-from digitlib.training.calibration import fit_temperature
 from digitlib.training.sweeps import SWEEPS_DIR
-from digitlib.training.train import fit
+from digitlib.training.train import fit, measured_meta
 
 BASE = "best"
 # Gentle: a tenth of best's peak learning rate, a few short epochs; best's augmentation; fp32 so a CPU run repeats.
@@ -145,28 +143,24 @@ def make_personal(
     x_test, y_test = load_mnist("test", limit=limit)
     x_val, y_val = load_mnist("val", limit=min(VAL, limit or VAL))
     base_meta = weights.read_meta(base)
-    meta = dict(
-        name=PERSONAL,
-        description=f"{base} fine-tuned on {len(train)} corrections with {replay} MNIST digits replayed",
-        arch=base_meta["arch"],
-        args=base_meta["args"],
+    description = f"{base} fine-tuned on {len(train)} corrections with {replay} MNIST digits replayed"
+    about = dict(name=PERSONAL, description=description, arch=base_meta["arch"], args=base_meta["args"])
+    data = dict(val=(x_val, y_val), test=(x_test, y_test))
+    device = next(model.parameters()).device
+    meta = measured_meta(
+        model, about, recipe, history, seed=seed, **data, device=device, smoke=bool(limit or max_batches)
+    )
+    meta.update(
         base=base,
-        recipe=recipe.to_dict(),
         replay=replay,
         mix=MIX,
-        seed=seed,
         corrections=len(y),
         per_digit=counts(samples),
         held_out=len(test),
         held_out_accuracy_before=share_right(readings(before, x[test]), y[test]),
         held_out_accuracy=share_right(readings(model, x[test]), y[test]),
         mnist_test_accuracy_before=evaluate(before, x_test, y_test)[1],
-        test_accuracy=evaluate(model, x_test, y_test)[1],
-        temperature=fit_temperature(predict_logits(model, x_val), y_val),
         trust=trust(len(test)),
-        digitlib_version=__version__,
-        smoke=bool(limit or max_batches),
-        history=history,
     )
     out = folder if out is None else out
     meta = weights.save(model, PERSONAL, meta, out)

@@ -265,6 +265,32 @@ def train_epoch(step, train_data, order, bar, augment, generator):
     return loss_sum.item() / seen, correct.item() / seen, seconds
 
 
+def measured_meta(model, about, recipe, history, *, seed, val, test, device, smoke):
+    """What NAME.json says of every trained model: about (its name, description, arch and args: enough to rebuild it),
+    how it was made, its validation and test accuracy, and the temperature that calibrates it (fitted on val)."""
+    (x_val, y_val), (x_test, y_test) = val, test
+    val_logits = predict_logits(model, x_val, device)  # in float32, as the model is used
+    return dict(
+        **about,
+        kind=model.kind,
+        params=count_params(model),
+        recipe=recipe.to_dict(),
+        epochs=recipe.epochs,
+        seed=seed,
+        train_seconds=round(sum(h["seconds"] for h in history), 2),
+        device=str(device),
+        precision=pick_precision(device, recipe.precision),
+        torch_threads=torch.get_num_threads(),
+        val_accuracy=accuracy(val_logits.argmax(1), y_val),
+        test_accuracy=evaluate(model, x_test, y_test, device)[1],
+        temperature=fit_temperature(val_logits, y_val),
+        digitlib_version=__version__,
+        data_md5=data_checksum(),
+        smoke=smoke,
+        history=history,
+    )
+
+
 def train_variant(
     name,
     *,
@@ -304,28 +330,10 @@ def train_variant(
         progress=progress,
     )
     x_test, y_test = load_mnist("test", limit=limit)
-    val_logits = predict_logits(model, x_val, device)  # in float32, as the model is used
-    meta = dict(
-        name=name,
-        description=v.description,
-        arch=v.arch,
-        args=v.args,
-        kind=model.kind,
-        params=count_params(model),
-        recipe=recipe.to_dict(),
-        epochs=recipe.epochs,
-        seed=seed,
-        train_seconds=round(sum(h["seconds"] for h in history), 2),
-        device=str(device),
-        precision=pick_precision(device, recipe.precision),
-        torch_threads=torch.get_num_threads(),
-        val_accuracy=accuracy(val_logits.argmax(1), y_val),
-        test_accuracy=evaluate(model, x_test, y_test, device)[1],
-        temperature=fit_temperature(val_logits, y_val),
-        digitlib_version=__version__,
-        data_md5=data_checksum(),
-        smoke=bool(limit or max_batches),
-        history=history,
+    about = dict(name=name, description=v.description, arch=v.arch, args=v.args)
+    data = dict(val=(x_val, y_val), test=(x_test, y_test))
+    meta = measured_meta(
+        model, about, recipe, history, seed=seed, **data, device=device, smoke=bool(limit or max_batches)
     )
     meta = weights.save(model, name, meta, out)
     checkpoint.unlink(missing_ok=True)
