@@ -22,6 +22,7 @@ from strokes import strokes
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from tornado.websocket import WebSocketClosedError, websocket_connect
 
+from digitlib.constants import ROOT
 from digitlib.serving import PROTOCOL
 
 GROWTH_LIMIT = 50 * 2**20  # the server's memory may grow by this much after the clients
@@ -250,7 +251,8 @@ def test_a_client_that_asks_for_every_widget_state_and_leaves_leaves_the_server_
 
 
 def test_the_protocol_fuzz_leaves_the_server_near_its_baseline_and_another_visitor_reads(dashboard):
-    rss_before = dashboard.process.memory_info().rss
+    """Two rounds of every client at once: the second adds less than GROWTH_LIMIT (nothing kept per client); the
+    first may keep up to twice that (the allocator keeps what the 8-13 MB frames took)."""
 
     async def fuzz():
         channels = await kernel_channels(dashboard.url)
@@ -262,8 +264,15 @@ def test_the_protocol_fuzz_leaves_the_server_near_its_baseline_and_another_visit
         )
         return await send_upload_sized_then_oversized_frames(channels)
 
-    upload_passed, oversized_closed = asyncio.run(asyncio.wait_for(fuzz(), 30))
-    assert watch(dashboard, 2) < GROWTH_LIMIT and quiet_cpu(dashboard) < QUIET_CPU
-    assert dashboard.process.memory_info().rss - rss_before < GROWTH_LIMIT
+    rss = [dashboard.process.memory_info().rss]
+    for _ in range(2):
+        upload_passed, oversized_closed = asyncio.run(asyncio.wait_for(fuzz(), 30))
+        assert watch(dashboard, 2) < GROWTH_LIMIT
+        cpu = quiet_cpu(dashboard)
+        rss.append(dashboard.process.memory_info().rss)
+    record = {"rss_mib_before_and_after_each_round": [round(r / 2**20, 1) for r in rss], "cpu_percent_after": cpu}
+    (ROOT / "tests" / "artifacts").mkdir(exist_ok=True)
+    (ROOT / "tests" / "artifacts" / "protocol_fuzz.json").write_text(json.dumps(record, indent=2))
+    assert cpu < QUIET_CPU and rss[2] - rss[1] < GROWTH_LIMIT and rss[2] - rss[0] < 2 * GROWTH_LIMIT, record
     assert upload_passed and oversized_closed
     assert "7" in asyncio.run(visitor_reads(dashboard.url, strokes(7)))
