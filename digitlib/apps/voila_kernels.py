@@ -1,22 +1,32 @@
-"""The dashboard server's ceiling on kernels: Voila has no such setting (voila-dashboards/voila#617).
+"""The dashboard's server: a ceiling on kernels, a short life for kernels no page connects to, and one websocket
+protocol. voila.json names the classes here; they run in the server, not in the kernels, and import no torch.
 
-voila.json names `CappedKernelManager` as Voila's kernel manager class and sets `max_kernels`. Voila wraps the
-class in its pool of preheated kernels (`voila.voila_kernel_manager`), and the pool's kernels count within the
-ceiling. Past it, a visitor's page is refused with 503 and Voila's error page saying the dashboard is busy; a
-pool refill past it is dropped, and the pool is filled again when a kernel ends (its page closed, or culled
-idle). Importing this module does not import torch: it runs in the server, not in the kernels.
+`CappedKernelManager` is Voila's kernel manager class: Voila has no ceiling setting (voila-dashboards/voila#617).
+Voila wraps the class in its pool of preheated kernels (`voila.voila_kernel_manager`), and the pool's kernels count
+within the ceiling. Past it, a visitor's page is refused with 503 and Voila's error page saying the dashboard is busy;
+a pool refill past it is dropped, and the pool is filled again when a kernel ends (its page closed, or culled).
+Every GET of the page takes a kernel: one that no page connects to is shut down after `connect_timeout` seconds, so
+plain GETs cannot hold the ceiling for the two minutes of the idle cull.
 
-Importing it also turns Nagle's algorithm off on the kernels' websockets (see `without_nagle`).
+`KernelConnection` is the kernels' websocket connection class: it refuses the legacy JSON protocol (see its
+docstring) and turns Nagle's algorithm off.
 """
 
 import asyncio
+import time
 
+from jupyter_server.services.kernels.connection.channels import ZMQChannelsWebsocketConnection
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
-from tornado.web import HTTPError
-from traitlets import Integer
+from tornado.ioloop import PeriodicCallback
+from tornado.web import Finish, HTTPError
+from traitlets import Float, Integer
 
 BUSY = "The dashboard is busy, try again in a minute"
+PROTOCOL = "v1.kernel.websocket.jupyter.org"  # the kernel websocket protocol the dashboard's pages speak
+LEGACY_REFUSED = f"This server speaks only the {PROTOCOL} websocket protocol"
+CHECK_S = 1  # how often kernels are checked for a page connected to them
+MAX_JSON_BYTES = 2**20  # a message's header, metadata and content together (a 1,000-point stroke is about 40 KB)
+V1_PARTS = 6  # the fewest offsets of a v1 message: channel, header, parent header, metadata, content, end
 
 
 class ServerBusy(HTTPError):
@@ -27,14 +37,25 @@ class ServerBusy(HTTPError):
 
 
 class CappedKernelManager(AsyncMappingKernelManager):
-    """Jupyter's kernel manager with a ceiling on running and starting kernels, preheated ones included."""
+    """Jupyter's kernel manager with a ceiling on running and starting kernels, preheated ones included, that shuts
+    down the kernels no page connects to."""
 
     max_kernels = Integer(12, min=1, config=True, help="Most kernels at once (pool included); each holds 75-115 MiB.")
+    connect_timeout = Float(
+        25,
+        min=1,
+        config=True,
+        help="Seconds a kernel handed to a page waits, idle, for the page to connect before it is shut down "
+        "(the pool's kernels wait for visitors).",
+    )
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.starting = 0  # kernels asked for and not yet in list_kernel_ids()
         self.closing = False
+        self.connected = set()  # kernels a page has connected to: from then on, the idle cull's
+        self.waiting = {}  # kernel id -> since when it has waited, idle, for its page to connect (monotonic s)
+        self.checker = None
 
     def kernel_count(self):
         return len(self.list_kernel_ids()) + self.starting
@@ -46,6 +67,7 @@ class CappedKernelManager(AsyncMappingKernelManager):
             self.drop_from_pool(asyncio.current_task())
             self.log.warning("%d kernels, the ceiling: refused a new one", self.kernel_count())
             raise ServerBusy()
+        self.start_checking()
         self.starting += 1  # counted before the first await, so simultaneous requests cannot overshoot
         try:
             return await super().start_kernel(kernel_id=kernel_id, **kwargs)
@@ -59,8 +81,43 @@ class CappedKernelManager(AsyncMappingKernelManager):
                 pool.remove(task)
                 task.add_done_callback(lambda t: t.cancelled() or t.exception())  # failed on purpose: not logged
 
+    def in_pool(self, kernel_id):
+        """Whether the kernel waits in Voila's pool for a visitor."""
+        return any(
+            task.done() and not task.cancelled() and not task.exception() and task.result()["kernel_id"] == kernel_id
+            for pool in getattr(self, "_pools", {}).values()
+            for task in pool
+        )
+
+    def notify_connect(self, kernel_id):
+        self.connected.add(kernel_id)
+        super().notify_connect(kernel_id)
+
+    def start_checking(self):
+        if self.checker is None:
+            self.checker = PeriodicCallback(self.shut_down_unconnected, 1000 * CHECK_S)
+            self.checker.start()
+
+    async def shut_down_unconnected(self):
+        """Shut down the kernels handed to a page that has not connected to them for connect_timeout seconds,
+        counted from when the kernel was handed out and idle (running the notebook for the page is not waiting)."""
+        now = time.monotonic()
+        for kernel_id in self.list_kernel_ids():
+            state = getattr(self._kernels.get(kernel_id), "execution_state", None)
+            if kernel_id in self.connected or state in ("starting", "busy") or self.in_pool(kernel_id):
+                self.waiting.pop(kernel_id, None)
+            elif now - self.waiting.setdefault(kernel_id, now) > self.connect_timeout:
+                self.log.warning(
+                    "No page connected to kernel %s in %g s: shutting it down",
+                    kernel_id,
+                    now - self.waiting.pop(kernel_id),
+                )
+                await self.shutdown_kernel(kernel_id)
+
     async def shutdown_kernel(self, kernel_id, *args, **kwargs):
         result = await super().shutdown_kernel(kernel_id, *args, **kwargs)
+        self.connected.discard(kernel_id)
+        self.waiting.pop(kernel_id, None)
         if not self.closing and hasattr(self, "fill_if_needed"):  # room again: refill the pool (if it is short)
             for notebook in list(getattr(self, "_pools", {})):
                 self.fill_if_needed(notebook_name=notebook)
@@ -68,22 +125,60 @@ class CappedKernelManager(AsyncMappingKernelManager):
 
     async def shutdown_all(self, *args, **kwargs):
         self.closing = True
+        if self.checker is not None:
+            self.checker.stop()
         return await super().shutdown_all(*args, **kwargs)
 
 
-def without_nagle(open_websocket):
-    """A kernel websocket's open() that first sets TCP_NODELAY on its connection.
+class KernelConnection(ZMQChannelsWebsocketConnection):
+    """A page's websocket to its kernel, in Jupyter's v1 protocol only, with Nagle's algorithm off.
+
+    The legacy protocol (a client that offers no subprotocol) froze the server: Voila's handler reads the header of
+    every binary message to the page as v1 (`voila.tornado.kernel_websocket_handler.read_header_from_binary_message`),
+    and a legacy binary message (a widget state with buffers) then gives it an offset count near 10**18 to build a
+    list of: the server's event loop stops and its memory grows by about 50 MB a second. Voila's pages speak v1.
 
     Tornado leaves Nagle's algorithm on for websockets, and a reading is several small messages (status, digit,
     bars, status): the first leaves at once, the rest wait for the browser to acknowledge it, which browsers delay by
     up to 40 ms. With it off, mouse release to digit shown went from about 45 ms to about 18 ms (median) here.
     """
 
-    async def open(self, *args, **kwargs):
-        self.set_nodelay(True)
-        return await open_websocket(self, *args, **kwargs)
+    async def prepare(self):
+        offered = self.websocket_handler.request.headers.get("Sec-WebSocket-Protocol", "")
+        if PROTOCOL not in (p.strip() for p in offered.split(",")):
+            self.websocket_handler.set_status(400)
+            raise Finish(LEGACY_REFUSED)  # not HTTPError: Voila cannot render Jupyter's error page for this handler
+        await super().prepare()
 
-    return open
+    def connect(self):
+        self.websocket_handler.set_nodelay(True)
+        return super().connect()
+
+    def handle_incoming_message(self, incoming_msg):
+        """Pass a page's message to its kernel if it is a well-formed v1 message of at most MAX_JSON_BYTES of JSON
+        (binary buffers, an upload's, come on top); else drop it with a line in the log."""
+        offsets = v1_offsets(incoming_msg)
+        if offsets is None or offsets[5] - offsets[1] > MAX_JSON_BYTES:
+            self.log.warning("Dropped a malformed or oversized message from a page (%d bytes)", len(incoming_msg))
+            return
+        try:
+            super().handle_incoming_message(incoming_msg)
+        except (ValueError, TypeError, KeyError) as e:  # a header that is not JSON, not an object, no msg_type
+            self.log.warning("Dropped a message from a page: %s", e)
 
 
-KernelWebsocketHandler.open = without_nagle(KernelWebsocketHandler.open)
+def v1_offsets(frame):
+    """The offsets of the parts of a v1 kernel message, or None where the frame is not one.
+
+    jupyter_server's reader (`deserialize_msg_from_ws_v1`) trusts the frame's count of offsets: 8 bytes of 0xff have
+    it build a list of 2**64 numbers, and the server stops.
+    """
+    if not isinstance(frame, bytes) or len(frame) < 8:
+        return None
+    count = int.from_bytes(frame[:8], "little")
+    if not V1_PARTS <= count < len(frame) // 8:
+        return None
+    offsets = [int.from_bytes(frame[8 * i : 8 * i + 8], "little") for i in range(1, count + 1)]
+    if offsets[0] != 8 * (count + 1) or offsets != sorted(offsets) or offsets[-1] > len(frame):
+        return None
+    return offsets

@@ -159,6 +159,16 @@ async def draw(page, digit_strokes):
     return latency
 
 
+async def visitor_reads(url, digit_strokes):
+    """What the dashboard shows as its reading after a visitor (a page without a browser) draws the strokes."""
+    page = await open_page(url)
+    try:
+        await draw(page, digit_strokes)
+        return page.states[page.find("digit-prediction")].get("value", "")
+    finally:
+        page.ws.close()
+
+
 async def click(page, css_class, watch, says):
     """Click the button with css_class and wait until the kernel has handled the click; then the widget with css
     class `watch` must say `says`. (Waiting for `says` alone can be fooled by what it said before the click.)"""

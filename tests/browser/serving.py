@@ -96,5 +96,19 @@ def serve_dashboard(log, *options, env=None):
         wait_until_warm(server)
         yield server
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop(server)
+
+
+def stop(server):
+    """Stop the server, and kill it and its kernels if it does not stop within 20 s (its event loop stuck)."""
+    children = []
+    with contextlib.suppress(psutil.NoSuchProcess):
+        children = psutil.Process(server.pid).children(recursive=True)
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        for p in [*children, server]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        server.wait(timeout=20)
