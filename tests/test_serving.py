@@ -138,3 +138,23 @@ def test_plain_gets_that_fill_the_kernel_ceiling_leave_the_dashboard_usable_with
     assert statuses.count(200) == voila_config()["CappedKernelManager"]["max_kernels"], record
     assert "7" in reading and usable_after < USABLE_WITHIN_S, record
     assert "No page connected to kernel" in log
+
+
+def test_a_visitor_who_leaves_frees_their_kernel_after_connect_timeout(tmp_path):
+    """Not only pages that never connect: a kernel whose page has drawn and left is shut down once it has had no
+    page for connect_timeout, long before the idle cull, and the pool is filled again."""
+    options = ["--CappedKernelManager.connect_timeout=3", "--MappingKernelManager.cull_idle_timeout=600"]
+    with serve_dashboard(tmp_path / "voila.log", *options) as server:
+        wait_until_warm(server)
+        pool = len(kernels(server))
+        assert "7" in asyncio.run(asyncio.wait_for(visitor_reads(server.url, strokes(7)), 120))
+        left = time.monotonic()
+        while (
+            time.monotonic() - left < 60 and "No page connected to kernel" not in (tmp_path / "voila.log").read_text()
+        ):
+            time.sleep(0.5)
+        freed_after = time.monotonic() - left
+        wait_until_warm(server)
+        after = len(kernels(server))
+    assert freed_after < 30, freed_after  # 3 s of connect_timeout, checked every second; not the 600 s cull
+    assert after == pool

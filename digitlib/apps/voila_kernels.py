@@ -5,8 +5,9 @@ protocol. voila.json names the classes here; they run in the server, not in the 
 Voila wraps the class in its pool of preheated kernels (`voila.voila_kernel_manager`), and the pool's kernels count
 within the ceiling. Past it, a visitor's page is refused with 503 and Voila's error page saying the dashboard is busy;
 a pool refill past it is dropped, and the pool is filled again when a kernel ends (its page closed, or culled).
-Every GET of the page takes a kernel: one that no page connects to is shut down after `connect_timeout` seconds, so
-plain GETs cannot hold the ceiling for the two minutes of the idle cull.
+Every GET of the page takes a kernel: one that no page connects to, or whose page has left, is shut down after
+`connect_timeout` idle seconds, so plain GETs cannot hold the ceiling for the two minutes of the idle cull, and a
+visitor's kernel is free again soon after their tab closes.
 
 `KernelConnection` is the kernels' websocket connection class: it refuses the legacy JSON protocol (see its
 docstring) and turns Nagle's algorithm off.
@@ -45,16 +46,15 @@ class CappedKernelManager(AsyncMappingKernelManager):
         25,
         min=1,
         config=True,
-        help="Seconds a kernel handed to a page waits, idle, for the page to connect before it is shut down "
-        "(the pool's kernels wait for visitors).",
+        help="Seconds a kernel handed to a page may be idle with no page connected (before its page connects, or "
+        "after it has left) before it is shut down (the pool's kernels wait for visitors).",
     )
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.starting = 0  # kernels asked for and not yet in list_kernel_ids()
         self.closing = False
-        self.connected = set()  # kernels a page has connected to: from then on, the idle cull's
-        self.waiting = {}  # kernel id -> since when it has waited, idle, for its page to connect (monotonic s)
+        self.waiting = {}  # kernel id -> since when it has been idle with no page connected (monotonic s)
         self.checker = None
 
     def kernel_count(self):
@@ -89,26 +89,23 @@ class CappedKernelManager(AsyncMappingKernelManager):
             for task in pool
         )
 
-    def notify_connect(self, kernel_id):
-        self.connected.add(kernel_id)
-        super().notify_connect(kernel_id)
-
     def start_checking(self):
         if self.checker is None:
             self.checker = PeriodicCallback(self.shut_down_unconnected, 1000 * CHECK_S)
             self.checker.start()
 
     async def shut_down_unconnected(self):
-        """Shut down the kernels handed to a page that has not connected to them for connect_timeout seconds,
-        counted from when the kernel was handed out and idle (running the notebook for the page is not waiting)."""
+        """Shut down the kernels handed to a page that have had no page connected for connect_timeout seconds while
+        idle: their page never connected, or it left (running the notebook for the page is not waiting)."""
         now = time.monotonic()
         for kernel_id in self.list_kernel_ids():
             state = getattr(self._kernels.get(kernel_id), "execution_state", None)
-            if kernel_id in self.connected or state in ("starting", "busy") or self.in_pool(kernel_id):
+            connected = self._kernel_connections.get(kernel_id, 0) > 0
+            if connected or state in ("starting", "busy") or self.in_pool(kernel_id):
                 self.waiting.pop(kernel_id, None)
             elif now - self.waiting.setdefault(kernel_id, now) > self.connect_timeout:
                 self.log.warning(
-                    "No page connected to kernel %s in %g s: shutting it down",
+                    "No page connected to kernel %s for %g s: shutting it down",
                     kernel_id,
                     now - self.waiting.pop(kernel_id),
                 )
@@ -116,7 +113,6 @@ class CappedKernelManager(AsyncMappingKernelManager):
 
     async def shutdown_kernel(self, kernel_id, *args, **kwargs):
         result = await super().shutdown_kernel(kernel_id, *args, **kwargs)
-        self.connected.discard(kernel_id)
         self.waiting.pop(kernel_id, None)
         if not self.closing and hasattr(self, "fill_if_needed"):  # room again: refill the pool (if it is short)
             for notebook in list(getattr(self, "_pools", {})):
