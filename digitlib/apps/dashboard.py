@@ -45,47 +45,8 @@ PEN = 18  # default pen width, canvas pixels
 # is kept as 5 MB.
 KEPT_SIDE = 1120
 
-# The layout reflows by width: rows wrap instead of shrinking their controls, the canvas scales down to fit (its
-# aspect kept; pointer positions are scaled by the size the pad is shown at), and wide pictures shrink with it.
-STYLE = """<style>
-.digit-app { font-family: system-ui, sans-serif; max-width: 100%; gap: 16px; }
-.digit-row { flex-flow: row wrap; align-items: flex-start; gap: 8px 24px; max-width: 100%; }
-.digit-row > *, .digit-tools > * { flex: 0 0 auto; max-width: 100%; margin: 0; }
-.digit-drawing { flex: 1 1 320px !important; max-width: 560px !important; min-width: 0; }
-/* the canvas, and over it the surface that takes the pointer (digitlib.apps.pad), in one grid cell; an outline, not a
-   border: the pad's box is then the drawing area, which pointer positions are scaled by */
-.digit-pad { display: grid !important; width: 100%; max-width: 560px; aspect-ratio: 2 / 1; }
-.digit-pad > * { grid-area: 1 / 1; margin: 0; }
-.digit-canvas { width: 100%; height: auto; aspect-ratio: 2 / 1; outline: 2px solid #888; outline-offset: -2px;
-  border-radius: 6px; background: white; pointer-events: none; }
-.digit-tools { flex-flow: row wrap; align-items: center; gap: 6px 8px; margin-top: 8px; }
-.digit-tools .widget-button, .digit-tools .widget-upload { width: auto; min-width: 64px; height: 36px; }
-.digit-panel { display: flex; flex-direction: column; max-width: 100%; }
-.digit-panel-title { font-weight: 700; }
-.digit-caption { font-size: 13px; color: #555; line-height: 1.35; max-width: 600px; }
-.digit-row .digit-caption { max-width: 280px; }
-.digit-reading { min-width: 180px; }
-.digit-prediction .widget-html-content {
-  font-size: 120px; font-weight: 700; line-height: 1.15; min-height: 1.15em; white-space: nowrap;
-}
-.digit-status { font-size: 16px; max-width: 280px; }
-.digit-status .widget-html-content { white-space: normal; line-height: 1.35; }
-.digit-status .error { color: #b00020; }
-.digit-correct { flex-flow: row wrap; gap: 4px; max-width: 280px; align-items: center; }
-.digit-correct .widget-button { width: 34px; min-width: 34px; height: 30px; padding: 0; margin: 0; }
-.digit-correct .digit-caption { flex: 1 0 100%; }
-.digit-crops { max-width: 100%; }
-.digit-bars td { padding: 1px 4px; font-size: 14px; }
-.digit-bars .bar { height: 14px; background: #9aa7b8; border-radius: 2px; }
-.digit-bars .top .bar { background: #2f6fd6; } .digit-bars .top { font-weight: 700; }
-.digit-features img, .digit-crops img { max-width: 100%; height: auto; image-rendering: pixelated; }
-.digit-features .widget-html-content { white-space: normal; }
-/* ipywidgets always writes the file count after the label, "(0)" included: the label is drawn here instead */
-.digit-upload { font-size: 0 !important; }
-.digit-upload::after { content: "Upload a picture"; font-size: var(--jp-widgets-font-size, 13px); }
-.digit-upload i { font-size: 13px; margin-right: 6px; }
-@media (max-width: 600px) { .digit-prediction .widget-html-content { line-height: 1.1; } }
-</style>"""
+# The look, in a file of its own: the layout reflows from a phone to a wide screen
+STYLE = f"<style>{(Path(__file__).parent / 'dashboard.css').read_text()}</style>"
 
 
 def canvas_point(x, y):
@@ -165,7 +126,15 @@ class DigitDashboard:
         self.reading = None  # the Prediction of a single digit shown, which a correction saves; else None
         self.saved = None  # (drawing, sample id) of the last correction saved: a second choice relabels it
         self.saves = corrections.RateLimit()  # new samples this visitor saves
+        self.build_drawing(model)
+        self.build_reading()
+        self.widget = self.layout()
+        self.show()
 
+    # --- the widgets, built once ---------------------------------------------------------------
+
+    def build_drawing(self, model):
+        """The canvas, the pad over it that takes the pointer, and the tools below it."""
         self.canvas = labelled(Canvas(width=WIDTH, height=HEIGHT), "digit-canvas")
         self.canvas.layout = widgets.Layout(width="100%", height="auto")  # scaled to fit; digit-canvas keeps 2:1
         self.canvas.on_client_ready(self.redraw)
@@ -195,6 +164,8 @@ class DigitDashboard:
         )
         self.upload.observe(self.uploaded, "value")
 
+    def build_reading(self):
+        """The widgets that show the reading: the digit, the status line, the corrections, the bars and the views."""
         self.digit = labelled(widgets.HTML(), "digit-prediction")
         self.status = labelled(widgets.HTML(), "digit-status")
         self.correct_box = labelled(
@@ -211,6 +182,8 @@ class DigitDashboard:
         self.crops = labelled(widgets.HTML(), "digit-crops")
         self.features = labelled(widgets.HTML(), "digit-features")
 
+    def layout(self):
+        """The app: the drawing, the reading and the probabilities in a row, then the views; rows wrap by width."""
         tools = row([self.undo_button, self.clear_button, self.upload, self.pen, self.model], "digit-tools")
         drawing = labelled(widgets.VBox([self.pad, tools]), "digit-drawing")
         reading = labelled(panel("The network reads", self.digit, self.status, self.correct_box), "digit-reading")
@@ -219,7 +192,7 @@ class DigitDashboard:
         self.heat_panel = panel(*view.HEAT, self.heat)
         self.crops_panel = panel(*view.DIGITS, self.crops)
         self.features_panel = panel(*view.FEATURES, self.features)
-        self.widget = widgets.VBox(
+        app = widgets.VBox(
             [
                 widgets.HTML(STYLE),
                 row([drawing, reading, self.probabilities]),
@@ -227,8 +200,8 @@ class DigitDashboard:
                 self.features_panel,
             ],
         )
-        self.widget.add_class("digit-app")
-        self.show()
+        app.add_class("digit-app")
+        return app
 
     # --- drawing (every value here comes from the page: checked, clamped and capped) -------------
 
