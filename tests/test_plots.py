@@ -9,7 +9,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from digitlib.data.mnist import load_mnist  # noqa: E402
-from digitlib.models import weights
+from digitlib.models import weights  # noqa: E402
+from digitlib.reading import answers  # noqa: E402
 from digitlib.studies import (
     explain,  # noqa: E402
     metrics,
@@ -23,7 +24,7 @@ from digitlib.studies.robustness import robustness  # noqa: E402
 def data():
     x, y = load_mnist("test", limit=200)
     model = weights.load("compact")
-    probs = metrics.test_probs(model)[0][:200]
+    probs = answers.probs(metrics.test_logits(model)[0][:200])
     return x, y, model, probs
 
 

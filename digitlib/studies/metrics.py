@@ -9,19 +9,13 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from digitlib.constants import CLASSES, IMAGE_SIZE, NUM_CLASSES
 from digitlib.data.mnist import load_mnist
 from digitlib.models.infer import predict_logits
-from digitlib.reading.answers import accuracy, probs
+from digitlib.reading.answers import accuracy
 
 
 def test_logits(model, split="test"):
     """Logits [N, 10] (numpy) of model on a split, and the true labels [N]."""
     x, y = load_mnist(split)
     return predict_logits(model, x).numpy(), y.numpy()
-
-
-def test_probs(model, split="test"):
-    """Class probabilities [N, 10] (numpy) of model on a split, and the true labels [N]."""
-    logits, y = test_logits(model, split)
-    return probs(logits), y
 
 
 def classification_report(y_true, y_pred):

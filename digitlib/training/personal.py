@@ -174,14 +174,15 @@ STUDY = "handwriting"
 K = 5
 
 
-def study_path(folder=SWEEPS_DIR):
-    return Path(folder) / f"{STUDY}.json"
+def study_path(name=STUDY, folder=SWEEPS_DIR):
+    """Where the study `name` keeps its results: folder/NAME.json."""
+    return Path(folder) / f"{name}.json"
 
 
 def run_study(name=STUDY, *, out=SWEEPS_DIR, k=K, seed=0, epochs=None, limit=None, max_batches=None, progress=True):
     """Fine-tune BASE k times on the demo hand (digitlib.data.hand), each time holding out another fifth of it, with
     REPLAY MNIST digits replayed and with none; record every held-out reading and MNIST test accuracy, and write the
-    results to out/handwriting.json (weights/sweeps by default). Returns them as stored."""
+    results to out/NAME.json (weights/sweeps/handwriting.json by default). Returns them as stored."""
     x, y = arrays(demo_hand())
     recipe = replace(FINETUNE, epochs=epochs) if epochs else FINETUNE
     base = weights.load(BASE)
@@ -211,14 +212,13 @@ def run_study(name=STUDY, *, out=SWEEPS_DIR, k=K, seed=0, epochs=None, limit=Non
                 seconds=round(sum(h["seconds"] for h in history), 2),
             )
         results["folds"].append(fold)
-    path = study_path(out)
-    weights.save_json(path, results)
-    return load_study(name, path.parent)
+    weights.save_json(study_path(name, out), results)
+    return load_study(name, out)
 
 
 def load_study(name=STUDY, folder=SWEEPS_DIR):
     """The stored results of run_study, or a DigitlibError naming the file and how to make it."""
-    path = study_path(folder)
+    path = study_path(name, folder)
     try:
         return weights.read_json(path)
     except (FileNotFoundError, ValueError):
