@@ -20,7 +20,8 @@ from digitlib.constants import ROOT
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w]|,\d)")
 PERCENT = re.compile(r"(?:\s*(?:-|to)\s*\d+(?:\.\d+)?)?\s*%")  # 69%, and 69 in 69-79% or 69 to 79%
-OUT_OF = re.compile(r"\s*(?:/|of|in)\s+(?:the\s+)?\d")
+# 27 of 40, 27 in 10,000, 29/30; not digits named together (4/7/9)
+OUT_OF = re.compile(r"\s*(?:/\s*\d\d|(?:of|in)\s+(?:the\s+)?\d)")
 CODE = re.compile(r"```.*?```|`[^`]*`", re.DOTALL)
 TAG = re.compile(r"<[^>]*>")
 
@@ -90,7 +91,8 @@ def test_notebook_prose_types_no_figure_its_code_computes(notebook):
 def test_prose_figures_are_results_not_design_constants():
     found = [typed for typed, *_ in prose_figures("99.73% in 8.3 min: 27 of 40, 30/30, 8,778 of `0.5`, 7-43% ")]
     assert found == ["99.73", "8.3", "27", "30", "8,778", "7", "43"]
-    assert prose_figures("# 02 · 28x28 digits, 10 classes, 60,000 images, 32 filters, in 2017, 3x3, notebook 04") == []
+    generic = "# 02 · 28x28 digits, 10 classes, 60,000 images, 32 filters, in 2017, 3x3, notebook 04, 4/7/9 and 3/5/8"
+    assert prose_figures(generic) == []
 
 
 def test_a_fraction_printed_by_code_is_caught_as_a_rounded_percentage():
