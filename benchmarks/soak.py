@@ -125,7 +125,7 @@ def soak_api(minutes, rate, workers):
 async def visitors_arriving(url, server, count, seconds):
     """count light visitors, one every seconds / count, each drawing one digit; the peak kernels and RSS seen."""
     peak = {"kernels": 0, "server_rss_mib": 0.0}
-    readings = []
+    readings, trend = [], {}  # trend: the server's RSS after each quarter of the visitors has come and gone
 
     async def visit(i):
         await asyncio.sleep(i * seconds / count)
@@ -136,9 +136,11 @@ async def visitors_arriving(url, server, count, seconds):
             readings.append(type(e).__name__)
         peak["kernels"] = max(peak["kernels"], len(kernels(server)))
         peak["server_rss_mib"] = max(peak["server_rss_mib"], rss_mib_alone(server.pid))
+        if len(readings) % max(1, count // 4) == 0:
+            trend[len(readings)] = rss_mib_alone(server.pid)
 
     await asyncio.gather(*(visit(i) for i in range(count)))
-    return peak, readings
+    return peak, readings, trend
 
 
 def rss_mib_alone(pid):
@@ -148,7 +150,7 @@ def rss_mib_alone(pid):
 def soak_dashboard(minutes, count):
     with tempfile.TemporaryDirectory() as tmp, serve_dashboard(Path(tmp) / "voila.log") as server:
         before = {"kernels": len(kernels(server)), "server_rss_mib": rss_mib_alone(server.pid)}
-        peak, readings = asyncio.run(visitors_arriving(server.url, server, count, minutes * 60))
+        peak, readings, trend = asyncio.run(visitors_arriving(server.url, server, count, minutes * 60))
         deadline = time.monotonic() + 300  # the idle cull: every kernel of a visitor gone, the pool left
         while len(kernels(server)) > before["kernels"] and time.monotonic() < deadline:
             time.sleep(5)
@@ -160,6 +162,7 @@ def soak_dashboard(minutes, count):
         "turned_away": {str(r): readings.count(r) for r in set(readings) if not isinstance(r, bool)},
         "before": before,
         "peak": peak,
+        "server_rss_mib_after_visitors": trend,
         "after_cull": after,
     }
 
