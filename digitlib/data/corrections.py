@@ -49,12 +49,8 @@ MEMBER = re.compile(r"corrections/([0-9a-f]{32})\.(png|npy|json)")  # the only n
 FILE = re.compile(r"([0-9a-f]{32})\.(png|npy|json)")
 MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 INPUT_SHAPE = (1, IMAGE_SIZE, IMAGE_SIZE)
-PICTURE_MODES = (
-    "L",
-    "LA",
-    "RGB",
-    "RGBA",
-)  # what digitlib.reading.images.open_image and digitlib.reading.strokes.render give
+# what digitlib.reading.images.open_image and digitlib.reading.strokes.render give
+PICTURE_MODES = ("L", "LA", "RGB", "RGBA")
 # A saved picture fits the canvas, as the canvas shows an upload: enough to see what was read (the network sees 28 x
 # 28), and a drawing is saved at the size it was drawn. Its PNG is then at most 0.63 MB (RGBA noise).
 MAX_PNG = 1_000_000
