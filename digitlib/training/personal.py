@@ -129,17 +129,8 @@ def make_personal(
     train = np.setdiff1d(np.arange(len(y)), test)
     recipe = replace(FINETUNE, epochs=epochs) if epochs else FINETUNE
     before = weights.load(base)
-    model, history = finetune(
-        base,
-        x[train],
-        y[train],
-        replay=replay,
-        recipe=recipe,
-        seed=seed,
-        limit=limit,
-        max_batches=max_batches,
-        progress=progress,
-    )
+    run = dict(seed=seed, limit=limit, max_batches=max_batches, progress=progress)
+    model, history = finetune(base, x[train], y[train], replay=replay, recipe=recipe, **run)
     x_test, y_test = load_mnist("test", limit=limit)
     x_val, y_val = load_mnist("val", limit=min(VAL, limit or VAL))
     base_meta = weights.read_meta(base)

@@ -318,17 +318,8 @@ def train_variant(
     Path(out).mkdir(parents=True, exist_ok=True)
     checkpoint = Path(out) / f"{name}.ckpt.pt"
     x_val, y_val = load_mnist("val", limit=limit)
-    history = fit(
-        model,
-        recipe,
-        train_data,
-        (x_val, y_val),
-        seed=seed,
-        device=device,
-        checkpoint=checkpoint,
-        max_batches=max_batches,
-        progress=progress,
-    )
+    run = dict(seed=seed, device=device, max_batches=max_batches, progress=progress)
+    history = fit(model, recipe, train_data, (x_val, y_val), checkpoint=checkpoint, **run)
     x_test, y_test = load_mnist("test", limit=limit)
     about = dict(name=name, description=v.description, arch=v.arch, args=v.args)
     data = dict(val=(x_val, y_val), test=(x_test, y_test))
