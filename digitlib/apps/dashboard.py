@@ -30,6 +30,7 @@ import traitlets
 from ipycanvas import Canvas, hold_canvas
 
 from digitlib.apps import dashboard_view as view
+from digitlib.apps.access import Access
 from digitlib.apps.pad import Pad
 from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
 from digitlib.data import corrections
@@ -194,6 +195,7 @@ class DigitDashboard:
         app = widgets.VBox(
             [
                 widgets.HTML(STYLE),
+                Access(),
                 row([drawing, reading, self.probabilities]),
                 row([self.seen_panel, self.heat_panel, self.crops_panel]),
                 self.features_panel,
