@@ -217,6 +217,15 @@ def test_the_server_down_is_one_line_and_drawing_goes_on_once_it_is_back(drawing
     assert drawing_page.draw(strokes(7))[0] == "7"
 
 
+def test_a_busy_server_or_proxy_page_is_one_line(drawing_page):
+    """A reply that is not the API's JSON (uvicorn's 503 past its connections, a proxy's 429 or 502 page)."""
+    busy = {"status": 503, "content_type": "text/plain", "body": "Service Unavailable"}
+    drawing_page.page.route("**/predict*", lambda route: route.fulfill(**busy))
+    drawing_page.stroke(strokes(1)[0])
+    drawing_page.page.wait_for_function("() => document.getElementById('status').classList.contains('error')")
+    assert drawing_page.text("#status") == "The server is busy or unwell (503): draw again in a moment."
+
+
 # sure, not sure (a tie at the top), exactly at the threshold, and as sure as a reading is worded
 READINGS = [
     [0.973, 0.027] + [0] * 8,

@@ -3,6 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const REPLY_MS = 15000; // a reading takes milliseconds: no reply by then is a server in trouble, said as one line
 const state = {
   settings: null, // page/settings.json: canvas size, pen widths, the "not sure" threshold, the texts
   strokes: [], // [{width, points: [[x, y], ...]}] in canvas pixels
@@ -104,7 +105,7 @@ async function ask(body, name) {
   const asked = ++state.asked;
   let reply;
   try {
-    reply = await fetch("predict?number=true&input=true", { method: "POST", body });
+    reply = await fetch("predict?number=true&input=true", { method: "POST", body, signal: AbortSignal.timeout(REPLY_MS) });
   } catch {
     return { asked, error: state.settings.texts.server_down };
   }
@@ -112,7 +113,8 @@ async function ask(body, name) {
   try {
     answer = await reply.json();
   } catch {
-    return { asked, error: `the server answered ${reply.status} without a reading` };
+    // not the API's JSON: a proxy's or uvicorn's own page (429 too many requests, 502, 503 busy)
+    return { asked, error: `The server is busy or unwell (${reply.status}): draw again in a moment.` };
   }
   if (!reply.ok) return { asked, error: name ? `${name}: ${answer.error}` : answer.error };
   return { asked, row: answer };
