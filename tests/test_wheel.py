@@ -109,6 +109,12 @@ def test_the_wheel_carries_every_shipped_weight_and_sweep(installed):
     assert any(p.startswith("sweeps/") for p in shipped)
 
 
+def test_the_wheel_carries_the_api_drawing_page(installed):
+    names = set(zipfile.ZipFile(installed["wheel"]).namelist())
+    page = [p.relative_to(ROOT).as_posix() for p in (ROOT / "digitlib" / "apps" / "page").iterdir()]
+    assert {"digitlib/apps/page/index.html", "digitlib/apps/page/page.js"} <= set(page) <= names
+
+
 def test_the_installed_package_is_the_wheel_and_keeps_data_out_of_it(installed):
     python = installed["env"] / "bin" / "python"
     file = check([str(python), "-I", "-c", "import digitlib; print(digitlib.__file__)"]).strip()

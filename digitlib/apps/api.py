@@ -1,5 +1,6 @@
 """The HTTP API (FastAPI): POST /predict reads a digit or a number from an image; GET /models, GET /healthz; docs at
-/docs. `python -m digitlib serve` runs it with uvicorn.
+/docs (Swagger UI's files served by the app: no CDN); GET / a drawing page (digitlib/apps/page) that posts to
+/predict. `python -m digitlib serve` runs it with uvicorn.
 
 It reads with ONNX Runtime (digitlib.reading.onnx_model.OnnxPredictor), so with the same preprocessing, models and rows
 (digitlib.reading.rows) as the CLI and the dashboard, and without torch. Each worker loads every shipped model once and
@@ -14,22 +15,43 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
-from fastapi import FastAPI, Query, Request
+from fastapi import Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 from digitlib import __version__
+from digitlib.apps.dashboard_view import INVITE, KEPT, NOT_FOUND
 from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
 from digitlib.errors import DigitlibError, without_paths
+from digitlib.reading.answers import UNSURE
 from digitlib.reading.images import MAX_UPLOAD, too_large
 from digitlib.reading.onnx_model import OnnxPredictor, exported, model_row, stored_meta
 from digitlib.reading.rows import problem, read
+from digitlib.reading.strokes import HEIGHT, PEN, PEN_RANGE, WIDTH
 
 FIELD = "image"  # the multipart field holding the image (the name other digit APIs use)
 BODY_SECONDS = 20  # a request body must arrive within this many seconds of its first byte: no trickled uploads
 ENV = "DIGITLIB_API"  # the environment variable through which `serve` hands its Settings to each worker, as JSON
+PAGE_DIR = Path(__file__).parent / "page"  # the drawing page's HTML, CSS and JavaScript (package data)
+PAGE_SETTINGS = {  # what the page reads from page/settings.json: the dashboard's canvas, pen, rule and words
+    "width": WIDTH,
+    "height": HEIGHT,
+    "pen_range": PEN_RANGE,
+    "pen": PEN,
+    "unsure": UNSURE,
+    "dashboard_port": 8866,
+    "notebooks_port": 8888,
+    "texts": {
+        "invite": INVITE,
+        "not_found": NOT_FOUND,
+        "kept": KEPT,
+        "server_down": "The server does not answer: your drawing is kept; draw again once it is back.",
+    },
+}
 log = logging.getLogger("digitlib.apps.api")
 
 
@@ -153,7 +175,7 @@ def create_app(settings=None):
     models = [model_row(name, stored_meta(name, settings.weights)) for name in readers]
     default = DEFAULT_MODEL if DEFAULT_MODEL in readers else next(iter(readers))
     limiter = anyio.CapacityLimiter(settings.threads)
-    app = FastAPI(
+    app = FastAPIOffline(
         title="digitlib",
         version=__version__,
         description="Reads handwritten digits and numbers from images, as `python -m digitlib predict --json` does.",
@@ -190,7 +212,22 @@ def create_app(settings=None):
         """200 once the models are loaded."""
         return {"status": "ok", "models": len(readers), "default": default}
 
+    add_page(app)
     return app
+
+
+def add_page(app):
+    """GET / the drawing page, GET /page/... its files and settings."""
+
+    @app.get("/", include_in_schema=False)
+    def page():
+        return FileResponse(PAGE_DIR / "index.html")
+
+    @app.get("/page/settings.json", include_in_schema=False)
+    def page_settings():
+        return PAGE_SETTINGS
+
+    app.mount("/page", StaticFiles(directory=PAGE_DIR), name="page")
 
 
 def app_from_env():

@@ -30,6 +30,7 @@ import traitlets
 from ipycanvas import Canvas, hold_canvas
 
 from digitlib.apps import dashboard_view as view
+from digitlib.apps.access import Access
 from digitlib.apps.pad import Pad
 from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
 from digitlib.data import corrections
@@ -37,9 +38,8 @@ from digitlib.errors import DigitlibError, without_paths
 from digitlib.reading import strokes as ink
 from digitlib.reading.images import MAX_UPLOAD, open_image
 from digitlib.reading.onnx_model import OnnxPredictor, exported, onnx_path
-from digitlib.reading.strokes import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN_RANGE, WIDTH
+from digitlib.reading.strokes import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN, PEN_RANGE, WIDTH
 
-PEN = 18  # default pen width, canvas pixels
 # An upload is kept at most this size on a side: 40 times the network's 28 pixels, so that a digit filling a tenth
 # of the picture is still 4 times larger than the 20 pixels it is shrunk to; a 7000 x 7000 photo (196 MB as RGBA)
 # is kept as 5 MB.
@@ -195,6 +195,7 @@ class DigitDashboard:
         app = widgets.VBox(
             [
                 widgets.HTML(STYLE),
+                Access(),
                 row([drawing, reading, self.probabilities]),
                 row([self.seen_panel, self.heat_panel, self.crops_panel]),
                 self.features_panel,

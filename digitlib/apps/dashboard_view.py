@@ -4,6 +4,7 @@ No widgets here: `shown()` turns predictions into a `Shown`, and digitlib.apps.d
 widgets. Numpy and PIL only: the dashboard's kernel runs without torch and matplotlib.
 """
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,8 +111,9 @@ def not_saved(message):
     return f"{message}. The drawing is kept."
 
 
-def img(png_bytes):
-    return f'<img src="{data_url(png_bytes)}">'
+def img(png_bytes, alt):
+    """An <img> of a PNG, with the text a screen reader says for it."""
+    return f'<img src="{data_url(png_bytes)}" alt="{html.escape(alt)}">'
 
 
 def seen_png(x):
@@ -151,8 +153,9 @@ def bars_html(probs):
 
 def crop_html(p):
     """One digit of a number: what the network saw and what it read."""
+    picture = img(png(p.x[0], scale=2), f"the {p.digit} as the network saw it")
     return (
-        f'<div style="display:inline-block;text-align:center;margin-right:8px">{img(png(p.x[0], scale=2))}'
+        f'<div style="display:inline-block;text-align:center;margin-right:8px">{picture}'
         f"<br><b>{p.digit}</b> {verdict(p.probs)}</div>"
     )
 
@@ -179,6 +182,7 @@ def features_html(name, maps):
         return f"The model {name} is fully connected: it has no filters whose pictures could be shown."
     return "".join(
         f"<div>Layer {i + 1}: {len(m)} filters, each a {m.shape[1]} × {m.shape[2]} picture"
-        f"{f' ({FEATURES_SHOWN} shown)' if len(m) > FEATURES_SHOWN else ''}</div>{img(tile(m))}"
+        f"{f' ({FEATURES_SHOWN} shown)' if len(m) > FEATURES_SHOWN else ''}</div>"
+        + img(tile(m), f"the {min(len(m), FEATURES_SHOWN)} most active filters of layer {i + 1}")
         for i, m in enumerate(maps)
     )

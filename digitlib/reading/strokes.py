@@ -5,6 +5,7 @@ from PIL import Image, ImageDraw
 
 WIDTH, HEIGHT = 560, 280  # the canvas: room for a number such as 2026; one digit can go anywhere
 PEN_RANGE = (4, 40)  # the pen widths offered, and allowed whatever the page sends
+PEN = 18  # the default pen width
 MAX_STROKE_POINTS = 1000  # the pad sends a point per 2 screen pixels: a stroke 2000 px long; points past it dropped
 MAX_STROKES = 40  # strokes in one drawing; a number such as 2026 takes about 8
 

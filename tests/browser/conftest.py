@@ -1,11 +1,12 @@
-"""A Voila server for the dashboard on a free loopback port, and a headless Chromium."""
+"""A Voila server for the dashboard and the HTTP API with its drawing page, each on a free loopback port, and a
+headless Chromium."""
 
 import os
 import shutil
 import urllib.request
 
 import pytest
-from serving import CHROMIUM_ARGS, serve_dashboard
+from serving import CHROMIUM_ARGS, serve_api, serve_dashboard
 
 from digitlib.constants import DATA_ENV
 from digitlib.data.corrections import CORRECTIONS_ENV
@@ -28,6 +29,16 @@ def voila(tmp_path_factory):
     text = log.read_text()
     for failure in ("Error at server while executing cell", "dashboard callback failed"):
         assert failure not in text, text[text.index(failure) - 500 :][:4000]
+
+
+@pytest.fixture(scope="session")
+def api(tmp_path_factory):
+    """The running HTTP API (`python -m digitlib serve`, one worker); its url attribute is the drawing page's
+    address. Its log must hold no traceback."""
+    log = tmp_path_factory.mktemp("api") / "api.log"
+    with serve_api(log) as server:
+        yield server
+    assert "Traceback" not in log.read_text(), log.read_text()[-4000:]
 
 
 @pytest.fixture(scope="module")  # not the session: Playwright's sync API holds an event loop in the main thread while

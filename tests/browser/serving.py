@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import psutil
 import pytest
@@ -112,3 +113,28 @@ def stop(server):
             with contextlib.suppress(psutil.NoSuchProcess):
                 p.kill()
         server.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def serve_api(log, *options):
+    """`python -m digitlib serve` (the HTTP API and its drawing page) on a free loopback port, once /healthz answers;
+    the server process's url attribute is its address. Its output goes to the file `log`."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    with open(log, "w") as out:
+        command = [sys.executable, "-m", "digitlib", "serve", f"--port={port}", "--log-level=warning", *options]
+        server = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
+    server.url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{server.url}healthz", timeout=5).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the API did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.3)
+        yield server
+    finally:
+        stop(server)

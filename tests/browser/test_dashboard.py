@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from layout import layout_faults
 from pages import click, draw, open_page
 from serving import kernels, wait_until_warm
 from strokes import STYLES, strokes
@@ -186,38 +187,13 @@ def test_page_is_interactive_within_seconds_with_a_warm_pool(browser, voila):
     assert max(times) < 30  # a broken pool shows as minutes; the figure itself is reported, not asserted
 
 
-def layout_faults(page):
-    """Controls that stick out of the page's width or overlap another control, from their boxes on the page; and
-    whether the page scrolls sideways."""
-    width = page.viewport_size["width"]
-    boxes = {}
-    for selector in CONTROLS:
-        element = page.locator(selector)
-        if element.is_visible():
-            boxes[selector] = element.bounding_box()
-    faults = [f"{s} outside 0..{width}: {b}" for s, b in boxes.items() if b["x"] < 0 or b["x"] + b["width"] > width]
-    items = list(boxes.items())
-    for i, (s1, a) in enumerate(items):
-        for s2, b in items[i + 1 :]:
-            if (
-                a["x"] < b["x"] + b["width"]
-                and b["x"] < a["x"] + a["width"]
-                and a["y"] < b["y"] + b["height"]
-                and b["y"] < a["y"] + a["height"]
-            ):
-                faults.append(f"{s1} {a} overlaps {s2} {b}")
-    if page.evaluate("() => document.documentElement.scrollWidth") > width:
-        faults.append("the page scrolls sideways")
-    return faults, sorted(boxes)
-
-
 @pytest.mark.parametrize("screen", SCREENS)
 def test_the_page_fits_the_screen_and_reads_a_digit_drawn_on_it(browser, voila, screen):
     viewport, touch = SCREENS[screen]
     page = open_app(browser, voila.url, viewport=viewport, has_touch=touch, is_mobile=touch, device_scale_factor=2)
     app = App(page, touch=touch)
     app.wait_for_first_paint()
-    faults, shown = layout_faults(page)
+    faults, shown = layout_faults(page, CONTROLS)
     assert not faults, faults
     # nothing read yet: the invitation alone, no empty bars or black pictures
     assert not {".digit-prediction", ".digit-probabilities", ".digit-seen", ".digit-heat"} & set(shown), shown
@@ -227,7 +203,7 @@ def test_the_page_fits_the_screen_and_reads_a_digit_drawn_on_it(browser, voila, 
     digit, latency = app.draw(strokes(4), pen=None)
     assert digit == "4"
     app.screenshot(f"{screen}_4.png", full_page=True)
-    faults, shown = layout_faults(page)
+    faults, shown = layout_faults(page, CONTROLS)
     assert not faults, faults
     assert set(CONTROLS) == set(shown), shown
     record(f"release_to_digit_ms_{screen}", latency)
