@@ -25,6 +25,7 @@ from digitlib.constants import DEFAULT_MODEL, WEIGHTS_DIR
 from digitlib.errors import DigitlibError, without_paths
 from digitlib.images import MAX_UPLOAD, too_large
 from digitlib.onnx_model import OnnxPredictor, shipped
+from digitlib.rejection import rejector
 from digitlib.rows import problem, read
 
 FIELD = "image"  # the multipart field holding the image (the name other digit APIs use)
@@ -171,13 +172,15 @@ def create_app(settings=None):
     """The API, its models loaded (once: a worker calls this once)."""
     settings = settings or Settings()
     readers = load_models(settings.weights)
+    rejector()  # loaded with the models: a missing rejector stops the start, not a request
     models = model_rows(settings.weights, readers)
     default = DEFAULT_MODEL if DEFAULT_MODEL in readers else next(iter(readers))
     limiter = anyio.CapacityLimiter(settings.threads)
     app = FastAPI(
         title="digitlib",
         version=__version__,
-        description="Reads handwritten digits and numbers from images, as `python -m digitlib predict --json` does.",
+        description="Reads handwritten digits and numbers from images, as `python -m digitlib predict --json` does; "
+        'says "not a digit" (the digit null, a reason given) for a letter, a doodle or a scribble.',
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_bytes, seconds=settings.body_seconds)
     app.add_exception_handler(HTTPException, lambda r, e: error(e.status_code, str(e.detail), e.headers))

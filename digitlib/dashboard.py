@@ -72,10 +72,13 @@ STYLE = """<style>
 .digit-correct { flex-flow: row wrap; gap: 4px; max-width: 280px; align-items: center; }
 .digit-correct .widget-button { width: 34px; min-width: 34px; height: 30px; padding: 0; margin: 0; }
 .digit-correct .digit-caption { flex: 1 0 100%; }
+.digit-correct .widget-button.digit-correct-none { width: auto; padding: 0 8px; }
 .digit-crops { max-width: 100%; }
 .digit-bars td { padding: 1px 4px; font-size: 14px; }
 .digit-bars .bar { height: 14px; background: #9aa7b8; border-radius: 2px; }
 .digit-bars .top .bar { background: #2f6fd6; } .digit-bars .top { font-weight: 700; }
+.digit-bars.greyed, .digit-bars.greyed .top { color: #999; font-weight: 400; }
+.digit-bars.greyed .bar, .digit-bars.greyed .top .bar { background: #d0d0d0; }
 .digit-features img, .digit-crops img { max-width: 100%; height: auto; image-rendering: pixelated; }
 .digit-features .widget-html-content { white-space: normal; }
 /* ipywidgets always writes the file count after the label, "(0)" included: the label is drawn here instead */
@@ -199,6 +202,13 @@ class DigitDashboard:
             widgets.HBox(
                 [widgets.HTML(f'<div class="digit-caption">{view.CORRECT}</div>')]
                 + [button(str(d), f"digit-correct-{d}", functools.partial(self.correct, d)) for d in range(10)]
+                + [
+                    button(
+                        view.NOT_A_DIGIT_BUTTON,
+                        "digit-correct-none",
+                        functools.partial(self.correct, corrections.NOT_A_DIGIT_LABEL),
+                    )
+                ]
                 + [widgets.HTML(f'<div class="digit-caption">{view.SAVING_ON}</div>')]
             ),
             "digit-correct",

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from digitlib import __version__, weights
+from digitlib import __version__, rejector_train, weights
 from digitlib.calibration import fit_temperature
 from digitlib.constants import NUM_CLASSES
-from digitlib.corrections import CORRECTIONS_DIR, PERSONAL, arrays, counts, read
+from digitlib.corrections import CORRECTIONS_DIR, NOT_A_DIGIT_LABEL, PERSONAL, arrays, counts, read
 from digitlib.data import load_mnist
 from digitlib.errors import DigitlibError
 from digitlib.hand import DEMO_SEED, demo_hand
@@ -126,6 +126,8 @@ def make_personal(
             "python -m digitlib corrections --import FILE"
         )
     x, y = arrays(samples)
+    others = x[y == NOT_A_DIGIT_LABEL]  # drawings labelled not a digit teach the personal rejector, not the model
+    x, y = x[y != NOT_A_DIGIT_LABEL], y[y != NOT_A_DIGIT_LABEL]
     test = held_out(y, seed=seed)
     train = np.setdiff1d(np.arange(len(y)), test)
     recipe = replace(FINETUNE, epochs=epochs) if epochs else FINETUNE
@@ -168,6 +170,10 @@ def make_personal(
         history=history,
     )
     out = folder if out is None else out
+    if len(others):
+        meta["not_a_digit"] = len(others)
+        smoke = dict(replay=60, max_batches=max_batches) if limit else {}  # a smoke run: a few of each
+        rejector_train.finetune(x[train], others, Path(out), seed=seed, **smoke)
     meta = weights.save(model, PERSONAL, meta, out)
     export(PERSONAL, out)
     return meta
