@@ -17,7 +17,7 @@ DIGITS_SEED = 3100
 SURE = 0.9  # "90% sure": how sure a model says it is
 
 
-def non_digits(n=100):
+def non_digits(n=200):
     """{kind: (inputs [M, 1, 28, 28], found [n])} of every kind of negative, the held-out fonts' letters included."""
     kinds = negatives.KINDS + negatives.HELD_OUT_KINDS
     return {kind: negatives.negative_inputs(kind, n, SEED + i) for i, kind in enumerate(kinds)}
@@ -71,14 +71,16 @@ def roc_rows(digit_scores, other_scores):
     return rows
 
 
-def plot_distributions(digit_scores, other_scores, approach):
-    """Histograms of one approach's score for digits and for all the non-digits together."""
+def plot_distributions(digit_scores, other_scores, approach, threshold=None):
+    """Histograms of one approach's score for digits and for all the non-digits together, and a threshold's line."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
     others = np.concatenate([s[approach] for s in other_scores.values()])
     both = np.concatenate([digit_scores[approach], others])
     bins = np.linspace(both.min(), both.max(), 60)
     ax.hist(digit_scores[approach], bins, density=True, alpha=0.6, label="MNIST test digits")
     ax.hist(others, bins, density=True, alpha=0.6, label="letters, symbols, doodles, scribbles, paper")
+    if threshold is not None:
+        ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label="threshold")
     ax.set(xlabel=f"{approach} score (higher: less like a digit)", ylabel="density", yscale="log")
     ax.legend(fontsize=8)
     fig.tight_layout()

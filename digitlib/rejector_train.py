@@ -21,8 +21,10 @@ from digitlib.models import AFFINE, Recipe, build, count_params
 from digitlib.rejection import DIGIT, NAME, NOT_DIGIT, REJECTOR_DIR
 from digitlib.train import fit
 
-ARGS = dict(stages=((16,), (32,), (64,)), hidden=(64,), dropout=0.1, batchnorm=True, act="relu", classes=2)
-RECIPE = Recipe(epochs=4, batch_size=128, lr=3e-3)
+# 32-64-128 for 8 epochs against 16-32-64 for 4, on the validation sets: 96.1% of the non-digits rejected (every kind
+# 92% or more) against 92.2%, as many validation digits rejected (14 of 13,400)
+ARGS = dict(stages=((32,), (64,), (128,)), hidden=(128,), dropout=0.1, batchnorm=True, act="relu", classes=2)
+RECIPE = Recipe(epochs=8, batch_size=128, lr=3e-3)
 # Training conditions: the two slowest to draw (big photos) and grey squared paper are only for validation and tests
 TRAIN_CONDITIONS = ("clean pen", "marker", "shadowed photo", "chalk", "pressure", "tiny", "grey ruled")
 TRAIN_SEED, VAL_SEED = 1000, 2000  # seeds of the generated sets; the benchmark's and the tests' are others
@@ -155,7 +157,7 @@ def train(out=REJECTOR_DIR, epochs=None, seed=0, progress=True):
     threshold = float(max(np.quantile(digits_p, KEEP), 0.5))
     meta = dict(
         name=NAME,
-        description="Rejector: a digit or not, 16-32-64 CNN with batch norm",
+        description="Rejector: a digit or not, 32-64-128 CNN with batch norm",
         arch="ConvNet",
         args=ARGS,
         params=count_params(model),
