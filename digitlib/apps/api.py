@@ -30,6 +30,7 @@ from digitlib.errors import DigitlibError, without_paths
 from digitlib.reading.answers import UNSURE
 from digitlib.reading.images import MAX_UPLOAD, too_large
 from digitlib.reading.onnx_model import OnnxPredictor, exported, model_row, stored_meta
+from digitlib.reading.rejection import rejector
 from digitlib.reading.rows import problem, read
 from digitlib.reading.strokes import HEIGHT, PEN, PEN_RANGE, WIDTH
 
@@ -172,13 +173,15 @@ def create_app(settings=None):
     """The API, its models loaded (once: a worker calls this once)."""
     settings = settings or Settings()
     readers = load_models(settings.weights)
+    rejector()  # loaded with the models: a missing rejector stops the start, not a request
     models = [model_row(name, stored_meta(name, settings.weights)) for name in readers]
     default = DEFAULT_MODEL if DEFAULT_MODEL in readers else next(iter(readers))
     limiter = anyio.CapacityLimiter(settings.threads)
     app = FastAPIOffline(
         title="digitlib",
         version=__version__,
-        description="Reads handwritten digits and numbers from images, as `python -m digitlib predict --json` does.",
+        description="Reads handwritten digits and numbers from images, as `python -m digitlib predict --json` does; "
+        'says "not a digit" (the digit null, a reason given) for a letter, a doodle or a scribble.',
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_bytes, seconds=settings.body_seconds)
     app.add_exception_handler(HTTPException, lambda r, e: error(e.status_code, str(e.detail), e.headers))

@@ -69,15 +69,22 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
+    from digitlib.data.mnist import load_mnist
     from digitlib.models.weights import load
+    from digitlib.reading.rejection import rejector
     from digitlib.studies.metrics import test_metrics
 
     variant(args.model)
     result = {"model": args.model, **test_metrics(load(args.model, args.weights))}
+    # the reader's rejector says "not a digit" for these test digits, whatever the model
+    result["rejected"] = int(rejector().rejects(load_mnist("test")[0].numpy()).sum())
     if args.json:
         print_json(result)
         return
-    print(f"{args.model}: test accuracy {result['accuracy']:.2%}\n\nclass  precision  recall     f1  support")
+    print(
+        f"{args.model}: test accuracy {result['accuracy']:.2%}; {result['rejected']} of the test digits the reader "
+        "would call not a digit\n\nclass  precision  recall     f1  support"
+    )
     for c, m in result["per_class"].items():
         print(f"{c:>5}  {m['precision']:9.4f}  {m['recall']:6.4f}  {m['f1']:.4f}  {m['support']:7d}")
     print("\nconfusion (rows: true, columns: predicted)\n     " + "".join(f"{c:>6}" for c in CLASSES))
@@ -87,19 +94,31 @@ def cmd_evaluate(args):
 
 def plain(row):
     """The plain-text line for a row of predict_row, worded as the dashboard words it: "7 (97.3% sure)",
-    "1 (not sure: 1 or 7?)"."""
+    "1 (not sure: 1 or 7?)", "not a digit (closest: 4, 31.0%)"."""
     from digitlib.reading.answers import verdict
 
     if row["error"]:
         return f"{row['file']}: error: {row['error']}"
     if "number" in row:
-        if row["number"] is None:
-            return f"{row['file']}: no digit"
-        each = "; ".join(f"{d['digit']} {verdict(d['probabilities'])}" for d in row["digits"])
-        return f"{row['file']}: {row['number']} ({each})"
+        if row["number"] is None and not row["digits"]:
+            return f"{row['file']}: {row['reason']}"
+        each = "; ".join(
+            f"{d['digit']} {verdict(d['probabilities'])}" if d["digit"] is not None else closest(d)
+            for d in row["digits"]
+        )
+        return f"{row['file']}: {row['number'] or row['reason']} ({each})"
     if row["digit"] is None:
-        return f"{row['file']}: no digit"
+        return f"{row['file']}: {closest(row) if row['probabilities'] else row['reason']}"
     return f"{row['file']}: {row['digit']} ({verdict(row['probabilities'])})"
+
+
+def closest(reading):
+    """A rejected reading (a row or a number's digit) in words: "not a digit (closest: 4, 31.0%)"."""
+    from digitlib.reading.answers import percent
+
+    probs = reading["probabilities"]
+    top = max(range(len(probs)), key=probs.__getitem__)
+    return f"{reading['reason']} (closest: {top}, {percent(probs[top])})"
 
 
 def emit(line):
@@ -196,6 +215,17 @@ def check_address(host, port):
             raise DigitlibError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
+def cmd_train_rejector(args):
+    from digitlib.training.rejector import train
+
+    meta = train(Path(args.out), epochs=args.epochs, seed=args.seed)
+    print(
+        f"rejector: threshold {meta['threshold']:.3f}; on the validation sets it rejects "
+        f"{meta['val_not_digits_rejected']:.1%} of the non-digits and {meta['val_mnist_rejected']:.2%} of MNIST's "
+        f"digits; {meta['train_seconds']:.0f} s of training; written to {args.out}"
+    )
+
+
 def cmd_train_cutter(args):
     from digitlib.training.cutter import train
 
@@ -263,11 +293,20 @@ def cmd_corrections(args):
     per_digit = corrections.counts(samples)
     state = "on" if corrections.enabled() else f"off; {corrections.CORRECTIONS_ENV}=on saves them"
     if args.json:
-        print_json(dict(folder=str(folder), total=len(samples), per_digit=per_digit, unreadable=broken, saving=state))
+        print_json(
+            dict(
+                folder=str(folder),
+                total=len(samples),
+                per_digit=per_digit,
+                not_a_digit=corrections.not_digits(samples),
+                unreadable=broken,
+                saving=state,
+            )
+        )
         return
     print(f"{len(samples)} corrections in {folder} (saving from the dashboard: {state})")
-    print("digit  " + "".join(f"{d:>5}" for d in range(10)))
-    print("count  " + "".join(f"{n:>5}" for n in per_digit))
+    print("digit  " + "".join(f"{d:>5}" for d in range(10)) + "  not a digit")
+    print("count  " + "".join(f"{n:>5}" for n in per_digit) + f"  {corrections.not_digits(samples):>11}")
     if broken:
         print(f"{len(broken)} unreadable, left alone: {', '.join(broken[:5])}{' ...' if len(broken) > 5 else ''}")
 
@@ -290,7 +329,8 @@ def cmd_finetune(args):
         )
     keys = ["corrections", "held_out", "held_out_accuracy_before", "held_out_accuracy", "mnist_test_accuracy_before"]
     if args.json:
-        print_json({**{k: meta[k] for k in keys}, "test_accuracy": meta["test_accuracy"], "folder": out})
+        summary = {**{k: meta[k] for k in keys}, "test_accuracy": meta["test_accuracy"], "folder": out}
+        print_json({**summary, "not_a_digit": meta.get("not_a_digit", 0)})  # those teach its rejector
         return
 
     def pct(a):
@@ -404,6 +444,12 @@ def export_options(a):
     weights_option(a, help="weights folder, read and written")
 
 
+def train_rejector_options(a):
+    a.add_argument("--out", default=str(TRAINED_DIR / "rejector"), help="folder for rejector.safetensors, .json, .onnx")
+    a.add_argument("--epochs", type=positive, default=None, help="epochs (default: the recipe's)")
+    a.add_argument("--seed", type=int, default=0, help="random seed")
+
+
 def train_cutter_options(a):
     a.add_argument("--out", default=str(TRAINED_DIR / "cutter"), help="folder for cutter.safetensors, .json and .onnx")
     a.add_argument("--samples", type=positive, default=60_000, help="training strips")
@@ -504,6 +550,12 @@ COMMANDS = {
         "train the network that finds where digits that touch meet (digitlib.reading.cutter)",
         None,
         train_cutter_options,
+    ),
+    "train-rejector": (
+        cmd_train_rejector,
+        "train the network that tells a digit from a letter, a doodle or a scribble (digitlib.reading.rejection)",
+        None,
+        train_rejector_options,
     ),
     "serve": (cmd_serve, "serve the HTTP API (POST /predict, GET /models, docs at /docs)", None, serve_options),
     "corrections": (

@@ -172,6 +172,13 @@ class DigitDashboard:
             widgets.HBox(
                 [widgets.HTML(f'<div class="digit-caption">{view.CORRECT}</div>')]
                 + [button(str(d), f"digit-correct-{d}", functools.partial(self.correct, d)) for d in range(10)]
+                + [
+                    button(
+                        view.NOT_A_DIGIT_BUTTON,
+                        "digit-correct-none",
+                        functools.partial(self.correct, corrections.NOT_A_DIGIT_LABEL),
+                    )
+                ]
                 + [widgets.HTML(f'<div class="digit-caption">{view.SAVING_ON}</div>')]
             ),
             "digit-correct",

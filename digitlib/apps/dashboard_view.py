@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from digitlib.constants import CLASSES
 from digitlib.reading.answers import percent, verdict
 from digitlib.reading.explain_np import most_active
 from digitlib.reading.images import data_url, png
@@ -16,10 +17,12 @@ from digitlib.reading.images import data_url, png
 FEATURES_SHOWN = 8  # channels shown per conv layer: the most active, as in digitlib.studies.plots.feature_maps
 INVITE = "Draw a digit, or a number such as 2026, with the mouse, a finger or a pen: the reading shows here."
 NOT_FOUND = "No digit found: draw a little bigger or bolder."
+NOT_A_DIGIT = "That doesn't look like a digit"
 KEPT = "The canvas and its reading are kept: upload another picture, or draw."
 READING_PX = 120  # font size of a reading of up to READING_FITS characters; longer numbers get smaller
 READING_FITS = 3
 CORRECT = "Wrong? It is a:"
+NOT_A_DIGIT_BUTTON = "not a digit"  # the correction beside 0-9 (corrections.NOT_A_DIGIT_LABEL)
 SAVING_ON = "Saving is on: the digit you choose is kept on this server with your drawing, to teach a personal model."
 # (title, caption) of each panel that explains a reading, worded for a learner
 SEEN = ("What the network sees", "Your drawing shrunk to 28 × 28 pixels: this is all the network gets.")
@@ -72,11 +75,29 @@ def main_reading(digits):
     return max(digits, key=lambda p: float(p.x.sum()))
 
 
+def closest(probs):
+    """What a rejected reading was nearest to: "closest: 4, 31.0%"."""
+    top = int(np.argmax(probs))
+    return f"closest: {top}, {percent(probs[top])}"
+
+
+def rejected(digits):
+    """What to show when some of the Predictions read are not digits: a "?" in their place, the bars greyed."""
+    main = next(p for p in digits if p.digit is None)
+    reading = "".join("?" if p.digit is None else str(p.digit) for p in digits)
+    where = "" if len(digits) == 1 else f" (piece {digits.index(main) + 1} of {len(digits)})"
+    bars = bars_html(main.probs, greyed=True)
+    crops = "".join(crop_html(p) for p in digits) if len(digits) > 1 else ""
+    return Shown(reading, f"{NOT_A_DIGIT}{where}: {closest(main.probs)}.", bars, crops, main.x)
+
+
 def shown(digits, drawn):
     """What to show for the Predictions read (left to right); drawn: whether there is anything to read at all.
-    Nothing read shows only a line of text: no bars, no pictures."""
+    Nothing read shows only a line of text: no bars, no pictures; a reading that is not a digit, NOT_A_DIGIT."""
     if not digits:
         return Shown("", NOT_FOUND if drawn else INVITE)
+    if any(p.digit is None for p in digits):
+        return rejected(digits)
     main = main_reading(digits)
     number = "".join(str(p.digit) for p in digits)
     if len(digits) == 1:
@@ -92,13 +113,19 @@ def failed(message):
     return f"{message}. {KEPT}"
 
 
+def named(label):
+    """A correction's label as the status line says it: "a 7", or "not a digit" (the label 10)."""
+    return NOT_A_DIGIT_BUTTON if label == len(CLASSES) else f"a {label}"
+
+
 def saved(label, read, again=False):
-    """The status line once a drawing read as `read` has been saved as a `label` (again: its label was changed)."""
+    """The status line once a drawing read as `read` (None: not a digit) has been saved as a `label` (again: its
+    label was changed)."""
     if again:
-        return f"Changed: saved as a {label}."
-    if label == read:
-        return f"Saved as a {label}, which the network read right."
-    return f"Saved as a {label}: thank you. The personal model learns from it when it is next fine-tuned."
+        return f"Changed: saved as {named(label)}."
+    if label == read or (read is None and label == len(CLASSES)):
+        return f"Saved as {named(label)}, which the network read right."
+    return f"Saved as {named(label)}: thank you. The personal model learns from it when it is next fine-tuned."
 
 
 def too_many(count):
@@ -139,8 +166,9 @@ def heat_png(x, heat):
     return png(overlay(x[0], heat), scale=5)
 
 
-def bars_html(probs):
-    """The ten probabilities as a bar table, top three in bold, worded like the status line."""
+def bars_html(probs, greyed=False):
+    """The ten probabilities as a bar table, top three in bold, worded like the status line; greyed for a reading
+    that is not a digit."""
     top3 = set(np.argsort(probs)[-3:]) if probs.any() else set()
     rows = "".join(
         f'<tr class="{"top" if d in top3 else ""}"><td>{d}</td>'
@@ -148,15 +176,17 @@ def bars_html(probs):
         f"<td>{percent(p)}</td></tr>"
         for d, p in enumerate(probs)
     )
-    return f'<table class="digit-bars">{rows}</table>'
+    return f'<table class="digit-bars{" greyed" if greyed else ""}">{rows}</table>'
 
 
 def crop_html(p):
     """One digit of a number: what the network saw and what it read."""
-    picture = img(png(p.x[0], scale=2), f"the {p.digit} as the network saw it")
+    seen = "not a digit" if p.digit is None else f"the {p.digit}"
+    picture = img(png(p.x[0], scale=2), f"{seen} as the network saw it")
     return (
         f'<div style="display:inline-block;text-align:center;margin-right:8px">{picture}'
-        f"<br><b>{p.digit}</b> {verdict(p.probs)}</div>"
+        f"<br><b>{'?' if p.digit is None else p.digit}</b> "
+        f"{verdict(p.probs) if p.digit is not None else 'not a digit'}</div>"
     )
 
 

@@ -39,6 +39,7 @@ MAX_COUNT_ENV = "DIGITLIB_CORRECTIONS_MAX"  # samples the corrections folder may
 MAX_MB_ENV = "DIGITLIB_CORRECTIONS_MAX_MB"  # megabytes their files may take
 DEFAULT_MAX_COUNT = 5000  # about 75 MB of drawings (some 15 kB a sample); fine-tuning on them takes minutes
 DEFAULT_MAX_MB = 500  # the bound when every sample is as large as allowed (1.3 MB): some 400 of them
+NOT_A_DIGIT_LABEL = NUM_CLASSES  # the label 10: a drawing that is no digit ("not a digit" in the dashboard)
 SAVES_PER_MINUTE = 10  # new samples one dashboard (one visitor's kernel) may save in any minute; relabels are free
 ON = ("on", "1", "true", "yes")
 CORRECTIONS_DIR = DATA_DIR / "corrections"  # data/corrections in a clone; the per-user data folder when installed
@@ -75,7 +76,8 @@ def personal_offered():
 
 @dataclass
 class Sample:
-    """A labelled drawing: label 0-9, x [1, 28, 28] float32 (the input seen), and its record (meta: the JSON)."""
+    """A labelled drawing: label 0-9 or NOT_A_DIGIT_LABEL, x [1, 28, 28] float32 (the input seen), and its record
+    (meta: the JSON)."""
 
     id: str
     label: int
@@ -136,9 +138,11 @@ def json_bytes(meta):
 
 
 def check_label(label):
-    """The label as an int, or a DigitlibError unless it is a digit 0-9."""
-    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < NUM_CLASSES:
-        raise DigitlibError(f"a correction's label must be a digit 0-9, not {label!r}")
+    """The label as an int, or a DigitlibError unless it is a digit 0-9 or NOT_A_DIGIT_LABEL."""
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label <= NOT_A_DIGIT_LABEL:
+        raise DigitlibError(
+            f"a correction's label must be a digit 0-9 or {NOT_A_DIGIT_LABEL} (not a digit), not {label!r}"
+        )
     return int(label)
 
 
@@ -363,8 +367,13 @@ def arrays(samples):
 
 
 def counts(samples):
-    """How many samples of each digit: a list of 10."""
-    return np.bincount([s.label for s in samples], minlength=NUM_CLASSES).tolist()
+    """How many samples of each digit: a list of 10 (those labelled not a digit: not_digits)."""
+    return np.bincount([s.label for s in samples if s.label < NUM_CLASSES], minlength=NUM_CLASSES).tolist()
+
+
+def not_digits(samples):
+    """How many samples are labelled not a digit."""
+    return sum(s.label == NOT_A_DIGIT_LABEL for s in samples)
 
 
 def export(file, folder=CORRECTIONS_DIR):

@@ -18,7 +18,7 @@ class Predictor(Reader):
 
     def __init__(self, model=DEFAULT_MODEL, weights_dir=WEIGHTS_DIR):
         variant(model)  # an unknown name fails here, with the list of known ones
-        self.name = model
+        self.name, self.weights_dir = model, weights_dir
         self.model = weights.load_cached(model, weights_dir)
         self.temperature = weights.read_meta(model, weights_dir).get("temperature", 1.0)
 

@@ -58,13 +58,13 @@ def activation(name):
     return {"relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(0.1)}[name]
 
 
-def dense_layers(width, hidden, dropout, act):
-    """Linear, activation and dropout for each hidden width, then the layer that outputs 10 logits."""
+def dense_layers(width, hidden, dropout, act, classes=NUM_CLASSES):
+    """Linear, activation and dropout for each hidden width, then the layer that outputs a logit per class."""
     layers = []
     for h in hidden:
         layers += [nn.Linear(width, h), activation(act), nn.Dropout(dropout)]
         width = h
-    return layers + [nn.Linear(width, NUM_CLASSES)]
+    return layers + [nn.Linear(width, classes)]
 
 
 class MLP(nn.Module):
@@ -111,6 +111,7 @@ class ConvNet(nn.Module):
     strided=True makes every stage's first conv stride 2 in place of the pool after the stage: a quarter of the work
     for that conv and everything after it in the stage, and no pooling to do.
     whitened_stem=True makes the very first conv a WhitenedConv, without batch norm: prepare() sets it.
+    classes: logits out (10 digits; 2 for the rejector, digitlib.training.rejector: a digit or not).
     """
 
     kind = "cnn"
@@ -125,6 +126,7 @@ class ConvNet(nn.Module):
         stem_stride=1,
         strided=False,
         whitened_stem=False,
+        classes=NUM_CLASSES,
     ):
         super().__init__()
         layers, width = [Normalize()], 1
@@ -149,7 +151,8 @@ class ConvNet(nn.Module):
         self.features = nn.Sequential(*layers)
         with torch.no_grad():  # flattened size, whatever the stages
             width = self.features(torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE)).numel()
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), *dense_layers(width, hidden, dropout, act))
+        head = dense_layers(width, hidden, dropout, act, classes)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), *head)
 
     def prepare(self, x):
         """Set what is set from the training images x [N, 1, 28, 28] rather than learned: a whitened stem."""

@@ -140,7 +140,7 @@ class OnnxPredictor(Reader):
     see digitlib.reading.reader) with NAME.onnx run by ONNX Runtime, and shows what decided a reading: without torch."""
 
     def __init__(self, model=DEFAULT_MODEL, weights_dir=WEIGHTS_DIR, threads=1):
-        self.name = model
+        self.name, self.weights_dir = model, weights_dir
         self.model = OnnxModel(model, weights_dir, threads=threads)
         self.temperature = self.model.temperature
 

@@ -8,6 +8,7 @@ import math
 
 from digitlib.errors import DigitlibError
 from digitlib.reading.images import data_url, display_name, open_image, png
+from digitlib.reading.rejection import NO_DIGIT
 
 
 def rounded(probs):
@@ -22,22 +23,27 @@ def input_url(x):
     return None if x is None else data_url(png(x[0]))
 
 
+def digit_entry(p, inputs):
+    """One digit's part of a row: the digit (None when it is not one), its probabilities, why it has none."""
+    entry = {"digit": p.digit, "probabilities": None if p.probs is None else rounded(p.probs), "reason": p.reason}
+    return {**entry, "input": input_url(p.x)} if inputs else entry
+
+
 def read(reader, source, name, number=False, inputs=False):
     """The row for one image (path, bytes, array or PIL image): the digit (or, with number=True, the number) read and
-    its probabilities; with inputs=True also each 28x28 input seen, as a PNG data URL. DigitlibError if unreadable."""
+    its probabilities; with inputs=True also each 28x28 input seen, as a PNG data URL. DigitlibError if unreadable.
+
+    "reason" says why no digit (or number) is read: "no digit" (no ink), "not a digit" (ink that is none, or a number
+    with such a piece); it is None when one is read. The probabilities of a rejected reading are still given."""
     image = open_image(source, name)
     if number:
-        digits = []
-        for p in reader.predict_number(image):
-            digits.append({"digit": p.digit, "probabilities": rounded(p.probs)})
-            if inputs:
-                digits[-1]["input"] = input_url(p.x)
-        number = "".join(str(d["digit"]) for d in digits) or None
-        return {"file": name, "number": number, "digits": digits, "error": None}
-    p = reader.predict(image)
-    probs = None if p.probs is None else rounded(p.probs)
-    row = {"file": name, "digit": p.digit, "probabilities": probs, "error": None}
-    return {**row, "input": input_url(p.x)} if inputs else row
+        digits = [digit_entry(p, inputs) for p in reader.predict_number(image)]
+        reasons = [d["reason"] for d in digits if d["reason"]]
+        reason = NO_DIGIT if not digits else reasons[0] if reasons else None
+        number = None if reason else "".join(str(d["digit"]) for d in digits)
+        return {"file": name, "number": number, "digits": digits, "reason": reason, "error": None}
+    entry = digit_entry(reader.predict(image), inputs)
+    return {"file": name, "digit": entry.pop("digit"), **entry, "error": None}
 
 
 def problem(error, name):
@@ -55,4 +61,4 @@ def predict_row(reader, file, number=False, name=None):
         return read(reader, file, name, number)
     except Exception as e:  # whatever goes wrong with one file is its row; the others are still read
         empty = {"number": None, "digits": []} if number else {"digit": None, "probabilities": None}
-        return {"file": name, **empty, "error": problem(e, name)}
+        return {"file": name, **empty, "reason": None, "error": problem(e, name)}

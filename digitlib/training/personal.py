@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from digitlib.constants import NUM_CLASSES
-from digitlib.data.corrections import CORRECTIONS_DIR, PERSONAL, arrays, counts, read
+from digitlib.data.corrections import CORRECTIONS_DIR, NOT_A_DIGIT_LABEL, PERSONAL, arrays, counts, read
 from digitlib.data.hand import DEMO_SEED, demo_hand
 from digitlib.data.mnist import load_mnist
 from digitlib.errors import DigitlibError
@@ -21,6 +21,7 @@ from digitlib.models import weights
 from digitlib.models.infer import evaluate, predict_logits
 from digitlib.models.onnx_export import export
 from digitlib.models.zoo import AFFINE, Recipe
+from digitlib.training import rejector as rejector_train
 from digitlib.training.sweeps import SWEEPS_DIR
 from digitlib.training.train import fit, measured_meta
 
@@ -125,6 +126,8 @@ def make_personal(
             "python -m digitlib corrections --import FILE"
         )
     x, y = arrays(samples)
+    others = x[y == NOT_A_DIGIT_LABEL]  # drawings labelled not a digit teach the personal rejector, not the model
+    x, y = x[y != NOT_A_DIGIT_LABEL], y[y != NOT_A_DIGIT_LABEL]
     test = held_out(y, seed=seed)
     train = np.setdiff1d(np.arange(len(y)), test)
     recipe = replace(FINETUNE, epochs=epochs) if epochs else FINETUNE
@@ -154,6 +157,10 @@ def make_personal(
         trust=trust(len(test)),
     )
     out = folder if out is None else out
+    if len(others):
+        meta["not_a_digit"] = len(others)
+        smoke = dict(replay=60, max_batches=max_batches) if limit else {}  # a smoke run: a few of each
+        rejector_train.finetune(x[train], others, Path(out), seed=seed, **smoke)
     meta = weights.save(model, PERSONAL, meta, out)
     export(PERSONAL, out)
     return meta
