@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFont
 
-from digitlib.constants import DATA_DIR, IMAGE_SIZE, PACKAGE_DIR
+from digitlib.constants import DATA_DIR, IMAGE_SIZE
 from digitlib.data import synth
 from digitlib.data.synth import arc
 from digitlib.files import write_atomic
+from digitlib.reading import preprocess
 from digitlib.reading.preprocess import to_mnist_input
 
 # Handwriting fonts never trained on: letters in them show whether a rejector generalises (Debian's fonts-breip,
@@ -359,7 +360,7 @@ def inputs(images):
 
 def source_hash():
     """A fingerprint of the code that draws and prepares the pictures: a cached set is stale when it changes."""
-    files = [Path(__file__), Path(synth.__file__), PACKAGE_DIR / "preprocess.py"]
+    files = [Path(__file__), Path(synth.__file__), Path(preprocess.__file__)]
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
 
 
