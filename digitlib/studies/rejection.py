@@ -9,7 +9,7 @@ from scipy.special import logsumexp, softmax
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from digitlib.data import negatives, synth
-from digitlib.reading.onnx_model import OnnxModel, shipped
+from digitlib.reading.onnx_model import OnnxModel, exported
 from digitlib.reading.rejection import rejector
 
 SEED = 3000  # benchmarks/not_a_digit.py's: neither training (1000) nor validation (2000) drew these
@@ -32,7 +32,7 @@ def what_models_say(sets, names=None):
     """Rows: per shipped model and set of inputs, the share read as some digit at SURE or more and the median top
     probability: a digit network is sure of itself on anything."""
     rows = []
-    for name in names or shipped():
+    for name in names or exported():
         if name == "rejector":
             continue
         model = OnnxModel(name)
