@@ -20,7 +20,10 @@ def voila(tmp_path_factory):
     # each test opens pages of its own, and a closed page's kernel lives until culled (120 s idle): over a session
     # that is more kernels than the shipped ceiling of 12, which tests/test_serving.py tests on a server of its own
     env = {DATA_ENV: str(data), CORRECTIONS_ENV: "on"}  # corrections saved, as `make dashboard` saves them
-    with serve_dashboard(log, "--CappedKernelManager.max_kernels=40", env=env) as server:
+    # and no kernel is shut down for want of a page while the tests' many pages load on a busy machine (the
+    # connect_timeout that does so is tested by tests/test_serving.py on servers of its own)
+    options = ["--CappedKernelManager.max_kernels=40", "--CappedKernelManager.connect_timeout=600"]
+    with serve_dashboard(log, *options, env=env) as server:
         server.data_dir = data
         urllib.request.urlopen(server.url, timeout=60).close()
         yield server
