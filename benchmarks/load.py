@@ -72,8 +72,8 @@ def reading(body):
     return row["digit"] if "digit" in row else row["number"]
 
 
-def request(png, port):
-    """The bytes of POST /predict with png as the multipart field `image`, as curl -F sends it."""
+def request(png, port, query=""):
+    """The bytes of POST /predict{query} with png as the multipart field `image`, as curl -F sends it."""
     body = (
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="drawing.png"\r\n'
         f"Content-Type: image/png\r\n\r\n".encode()
@@ -81,7 +81,7 @@ def request(png, port):
         + f"\r\n--{BOUNDARY}--\r\n".encode()
     )
     head = (
-        f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"POST /predict{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body

@@ -27,7 +27,7 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from classroom import light_visitor  # noqa: E402
-from load import BOUNDARY, drawings, exchange, free_port, start_server  # noqa: E402
+from load import drawings, exchange, free_port, request, start_server  # noqa: E402
 from serving import kernels, serve_dashboard  # noqa: E402 -- tests/browser, put on the path by classroom
 
 SLICE_S = 30  # memory is sampled after each slice of the run
@@ -51,20 +51,6 @@ def careless_uploads():
         ("", b"this is not an image" * 50),
         ("", seven[: len(seven) // 2]),
     ]
-
-
-def post(query, body, port):
-    form = (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; filename="x.png"\r\n'
-        "Content-Type: image/png\r\n\r\n".encode()
-        + body
-        + f"\r\n--{BOUNDARY}--\r\n".encode()
-    )
-    head = (
-        f"POST /predict{query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {len(form)}\r\n\r\n"
-    )
-    return head.encode() + form
 
 
 async def steady_load(port, requests, rate, seconds, counts):
@@ -98,8 +84,8 @@ def rss_mib(pid):
 
 def soak_api(minutes, rate, workers):
     port = free_port()
-    requests = [post("", data, port) for data, _ in drawings(200)]
-    careless = [post(query, body, port) for query, body in careless_uploads()]
+    requests = [request(data, port) for data, _ in drawings(200)]
+    careless = [request(body, port, query) for query, body in careless_uploads()]
     requests = [careless[i // 10 % len(careless)] if i % 10 == 9 else requests[i] for i in range(len(requests))]
     server = start_server(port, workers)
     counts, samples = {}, []
@@ -116,9 +102,9 @@ def soak_api(minutes, rate, workers):
         "rate_per_s": rate,
         "workers": workers,
         "statuses": counts,
-        "rss_mib": {"warm": warm, "last": samples[-1], "max": max(samples[WARM_UP:]), "all": samples},
+        "rss_mib": {"warm": warm, "last": samples[-1], "max": max(samples[WARM_UP:] or samples), "all": samples},
         "drift_percent": round(100 * (samples[-1] - warm) / warm, 2),
-        "max_above_warm_percent": round(100 * (max(samples[WARM_UP:]) - warm) / warm, 2),
+        "max_above_warm_percent": round(100 * (max(samples[WARM_UP:] or samples) - warm) / warm, 2),
     }
 
 
