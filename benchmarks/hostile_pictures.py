@@ -74,7 +74,7 @@ def run_case(index, repeat):
     """Print the figures of one case, read `repeat` times: the first read's peak, the fastest read's time."""
     name, data, number = cases()[index]
     reader = OnnxPredictor("best")
-    read(reader, png(thin_picture(200, 40)), "warm-up", number=True)  # the model and the cutter loaded
+    read(reader, png(thin_picture(200, 40)), "warm-up", number=True)  # the model and the sequence reader loaded
     resource.setrlimit(resource.RLIMIT_AS, (memory_kb("VmSize") * 1024 + 2 * 2**30, resource.RLIM_INFINITY))
     runs = [measure(reader, data, number) for _ in range(repeat)]
     outcome, rise, _ = runs[0]

@@ -51,7 +51,7 @@ def drawing(digit, style="plain", size=280):
 
 def wavy_line(seed=0, size=(560, 18)):
     """A thin line waving up and down across a strip, with a seeded random step between waves, as a PIL image: a
-    scribble that the cutter takes for dozens of touching digits."""
+    scribble over thirty times as wide as it is high, too wide for twenty digits."""
     rng = np.random.default_rng(seed)
     w, h = size
     xs = np.arange(0, w + 1, 2)

@@ -5,8 +5,9 @@ from PIL import Image
 
 from digitlib.errors import DigitlibError
 from digitlib.models.predictor import Predictor
+from digitlib.reading import sequence
 from digitlib.reading.onnx_model import OnnxPredictor
-from digitlib.reading.preprocess import MAX_DIGITS, to_mnist_inputs
+from digitlib.reading.preprocess import MAX_DIGITS, number_parts
 from digitlib.reading.rows import read
 
 
@@ -60,11 +61,12 @@ def side_by_side(images):
     return Image.fromarray(np.hstack([np.asarray(drawing(image, size=56)) for image in images]))
 
 
-def test_a_scribble_the_cutter_takes_for_dozens_of_digits_is_refused_before_any_is_read(counted):
+def test_a_scribble_too_wide_for_max_digits_is_refused_before_any_is_read(counted, monkeypatch):
     reader, sizes = counted
-    with pytest.raises(DigitlibError, match=rf"cut into \d+ digits; a number is read up to {MAX_DIGITS} digits"):
+    monkeypatch.setattr(sequence, "read_strip", lambda *a: pytest.fail("the sequence reader was run"))
+    with pytest.raises(DigitlibError, match=f"holds over {MAX_DIGITS} digits; a number is read up to {MAX_DIGITS}"):
         read(reader, wavy_line(), "wavy.png", number=True)
-    assert sizes == []  # (each cut used to cost 14 reads: 1,000 and more for this line)
+    assert sizes == []
 
 
 def test_a_number_of_max_digits_is_read_and_one_more_is_refused_unread(mnist_test, counted):
@@ -73,7 +75,7 @@ def test_a_number_of_max_digits_is_read_and_one_more_is_refused_unread(mnist_tes
     number = read(reader, side_by_side(images[:MAX_DIGITS]), "long.png", number=True)["number"]
     assert number == "".join(map(str, labels[:MAX_DIGITS]))
     sizes.clear()
-    with pytest.raises(DigitlibError, match=f"cut into {MAX_DIGITS + 1} digits"):
+    with pytest.raises(DigitlibError, match=f"holds {MAX_DIGITS + 1} digits"):
         read(reader, side_by_side(images[: MAX_DIGITS + 1]), "longer.png", number=True)
     assert sizes == []
 
@@ -81,5 +83,5 @@ def test_a_number_of_max_digits_is_read_and_one_more_is_refused_unread(mnist_tes
 def test_reading_a_number_stops_with_an_error_at_its_deadline(counted):
     reader, sizes = counted
     with pytest.raises(DigitlibError, match="reading it as a number took over 0 s and was stopped"):
-        to_mnist_inputs(wavy_line(size=(120, 40)), reader.confidence, seconds=0)
+        number_parts(wavy_line(size=(120, 40)), seconds=0)
     assert sizes == []

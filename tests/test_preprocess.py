@@ -216,7 +216,7 @@ def memory_kb(field):
 png = io.BytesIO()
 drawn_line(*map(int, sys.argv[1:3])).save(png, "PNG")
 reader = OnnxPredictor("best")
-read(reader, drawn_line(200, 40), "warm-up", number=True)  # the models and the cutter loaded
+read(reader, drawn_line(200, 40), "warm-up", number=True)  # the models and the sequence reader loaded
 resource.setrlimit(resource.RLIMIT_AS, (memory_kb("VmSize") * 1024 + 2**30, resource.RLIM_INFINITY))
 with open("/proc/self/clear_refs", "w") as clear:
     clear.write("5")  # the peak (VmHWM) starts again from here

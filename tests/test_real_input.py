@@ -51,8 +51,8 @@ def test_digits_in_hard_conditions_are_read_by_the_cli(condition, sources, mnist
 
 
 def test_numbers_written_apart_and_touching_are_read(sources, mnist_test, tmp_path, capsys):
-    # digits that touch are cut apart by the cutter (digitlib.reading.cutter); 16 of these 30 were read right when it
-    # was shipped (a digit cut with a piece of its neighbour is still misread), 3 before it
+    # digits that touch are read whole by the sequence reader (digitlib.reading.sequence); the cutter it replaced read
+    # 16 of these 30 right when it was shipped, 3 before it
     for touching, least in [(False, 0.95), (True, 0.5)]:
         numbers = synth.numbers(30, seed=SEED, mnist=mnist_test, touching=touching, sources=sources)
         rows = read_with_cli([image for image, _ in numbers], tmp_path, capsys, "--number")

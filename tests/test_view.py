@@ -10,6 +10,7 @@ from digitlib.apps.dashboard_view import (
     failed,
     features_html,
     heat_png,
+    marks_html,
     seen_png,
     shown,
 )
@@ -78,3 +79,13 @@ def test_the_pictures_are_pngs():
     for picture in (seen_png(x), heat_png(x, heat)):
         assert picture.startswith(b"\x89PNG")
     assert heat_png(x, heat) != seen_png(x)
+
+
+def test_a_number_gets_a_mark_under_the_drawing_where_each_digit_was_read():
+    digits = [reading(2, 0.9), reading(7, 0.8)]
+    digits[0].centre, digits[1].centre = 0.25, 0.5
+    marks = marks_html(digits, left=0.1, span=0.8)  # the picture read fills 80% of the canvas, from 10%
+    assert 'left:30.0%">2</span>' in marks and 'left:50.0%">7</span>' in marks
+    digits[1].digit = None
+    assert 'left:50.0%">?</span>' in marks_html(digits)
+    assert marks_html(digits[:1]) == marks_html([]) == ""

@@ -226,12 +226,12 @@ def cmd_train_rejector(args):
     )
 
 
-def cmd_train_cutter(args):
-    from digitlib.training.cutter import train
+def cmd_train_sequence(args):
+    from digitlib.training.sequence import train
 
     meta = train(Path(args.out), samples=args.samples, epochs=args.epochs, seed=args.seed)
     print(
-        f"cutter: {meta['held_out_strips_cut_right']:.1%} of held-out strips cut right after "
+        f"sequence reader: {meta['val_strips_read_right']:.1%} of validation strips read right after "
         f"{meta['train_seconds']:.0f}s of training; wrote {args.out}"
     )
 
@@ -450,10 +450,10 @@ def train_rejector_options(a):
     a.add_argument("--seed", type=int, default=0, help="random seed")
 
 
-def train_cutter_options(a):
-    a.add_argument("--out", default=str(TRAINED_DIR / "cutter"), help="folder for cutter.safetensors, .json and .onnx")
-    a.add_argument("--samples", type=positive, default=60_000, help="training strips")
-    a.add_argument("--epochs", type=positive, default=4, help="epochs")
+def train_sequence_options(a):
+    a.add_argument("--out", default=str(TRAINED_DIR / "sequence"), help="folder for sequence.safetensors, .json, .onnx")
+    a.add_argument("--samples", type=positive, default=50_000, help="training strips")
+    a.add_argument("--epochs", type=positive, default=6, help="epochs")
     a.add_argument("--seed", type=int, default=0, help="random seed")
 
 
@@ -545,11 +545,11 @@ COMMANDS = {
         None,
         export_options,
     ),
-    "train-cutter": (
-        cmd_train_cutter,
-        "train the network that finds where digits that touch meet (digitlib.reading.cutter)",
+    "train-sequence": (
+        cmd_train_sequence,
+        "train the network that reads digits that touch as one sequence (digitlib.reading.sequence)",
         None,
-        train_cutter_options,
+        train_sequence_options,
     ),
     "train-rejector": (
         cmd_train_rejector,

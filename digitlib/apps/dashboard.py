@@ -187,12 +187,13 @@ class DigitDashboard:
         self.seen = labelled(widgets.Image(format="png", width=140, height=140), "digit-seen")
         self.heat = labelled(widgets.Image(format="png", width=140, height=140), "digit-heat")
         self.crops = labelled(widgets.HTML(), "digit-crops")
+        self.marks = labelled(widgets.HTML(), "digit-marks")
         self.features = labelled(widgets.HTML(), "digit-features")
 
     def layout(self):
         """The app: the drawing, the reading and the probabilities in a row, then the views; rows wrap by width."""
         tools = row([self.undo_button, self.clear_button, self.upload, self.pen, self.model], "digit-tools")
-        drawing = labelled(widgets.VBox([self.pad, tools]), "digit-drawing")
+        drawing = labelled(widgets.VBox([self.pad, self.marks, tools]), "digit-drawing")
         reading = labelled(panel("The network reads", self.digit, self.status, self.correct_box), "digit-reading")
         self.probabilities = panel("Probabilities", self.bars)
         self.seen_panel = panel(*view.SEEN, self.seen)
@@ -287,6 +288,13 @@ class DigitDashboard:
             shown.thumbnail((WIDTH, HEIGHT))
         self.picture = picture
         self.picture_shown = None if picture is None else np.asarray(shown)
+
+    def picture_span(self):
+        """Where the picture read lies on the canvas: (left edge, width) as fractions of the canvas's width."""
+        if self.picture_shown is None:
+            return 0.0, 1.0
+        w = self.picture_shown.shape[1]
+        return (WIDTH - w) // 2 / WIDTH, w / WIDTH
 
     def render(self):
         """The strokes as drawn, black on a transparent picture (digitlib.reading.strokes.render)."""
@@ -386,11 +394,13 @@ class DigitDashboard:
     def show(self):
         """Read the current picture and show what digitlib.apps.dashboard_view makes of it."""
         drawn = self.picture is not None or bool(self.strokes)
+        self.marks.value = ""  # (kept empty if the reading fails)
         digits = (
             self.predictor.predict_number(self.picture if self.picture is not None else self.render()) if drawn else []
         )
         self.reading = digits[0] if len(digits) == 1 else None
         self.display(view.shown(digits, drawn))
+        self.marks.value = view.marks_html(digits, *self.picture_span())
         visible(self.correct_box, self.saving and self.reading is not None)
 
     def display(self, shown):

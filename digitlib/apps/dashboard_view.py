@@ -179,6 +179,20 @@ def bars_html(probs, greyed=False):
     return f'<table class="digit-bars{" greyed" if greyed else ""}">{rows}</table>'
 
 
+def marks_html(digits, left=0.0, span=1.0):
+    """Under the drawing, a mark where each digit of a number was read, with its reading ("" for one digit or none).
+
+    left, span: where the picture read lies on the canvas, as fractions of the canvas's width."""
+    if len(digits) < 2:
+        return ""
+    marks = "".join(
+        f'<span class="digit-mark" style="left:{100 * (left + span * p.centre):.1f}%">'
+        f"{'?' if p.digit is None else p.digit}</span>"
+        for p in digits
+    )
+    return f'<div class="digit-marks" title="where each digit was read">{marks}</div>'
+
+
 def crop_html(p):
     """One digit of a number: what the network saw and what it read."""
     seen = "not a digit" if p.digit is None else f"the {p.digit}"

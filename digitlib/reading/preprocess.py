@@ -8,6 +8,7 @@ hairline pen and a fat marker look alike to the network.
 import functools
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -15,7 +16,7 @@ from scipy import ndimage
 
 from digitlib.constants import DIGIT_BOX, IMAGE_SIZE
 from digitlib.errors import DigitlibError
-from digitlib.reading import cutter
+from digitlib.reading import sequence
 from digitlib.reading.images import open_image
 from digitlib.reading.resample import crop_to_ink, ink_box, resize
 
@@ -41,13 +42,12 @@ RULE_TILT = 3  # at most this many degrees off its axes,
 RULE_THICKNESS = 5  # and are at most this many pixels thick;
 RULE_MARGIN = 1.25  # where a stroke crosses a line, it is this much darker than the line
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
-TOUCHING = 0.6  # a piece of ink wider than this times the number's height may be digits that touch;
+TOUCHING = 0.8  # a piece of ink wider than this times the number's height may be digits that touch;
 LONE_DIGIT = 1.0  # the same for the only piece in the picture, which is more often one digit written wide
-SLIVER = 0.02  # a part cut off a piece with less than this fraction of its ink is dropped
-NUDGE, NUDGES = 0.03, 3  # a cut is tried this fraction of the piece's height either side, this many times
+WIDEST_DIGIT = 1.5  # no digit is wider than this times the number's height
 MASK_GROWTH = 2  # pixels added around a digit's mask, so its strokes' soft edges are kept
 # A number is read up to this many digits (a payment card has up to 19, a phone number 15); every digit costs reads
-# of the model, so a picture that would be cut into more is refused before any is read.
+# of the model, so a picture that would hold more is refused as soon as that is known.
 MAX_DIGITS = 20
 NUMBER_SECONDS = 2.0  # reading a number stops with an error after this long (20 touching digits take a fraction)
 
@@ -288,7 +288,7 @@ def place_by_mass(digit):
 
 def too_many(count):
     """The error for a picture that would be read as `count` digits, more than MAX_DIGITS."""
-    return DigitlibError(f"it would be cut into {count} digits; a number is read up to {MAX_DIGITS} digits")
+    return DigitlibError(f"it holds {count} digits; a number is read up to {MAX_DIGITS} digits")
 
 
 def deadline(seconds):
@@ -389,54 +389,54 @@ def to_mnist_input(image):
 
 
 def strip_ink(ink, mask):
-    """The ink under mask as the cutter (digitlib.reading.cutter) looks along it: scaled to the work height, strokes
-    evened and brought to MNIST's width, as to_mnist does for one digit."""
+    """The ink under mask as the sequence reader (digitlib.reading.sequence) looks along it: scaled to the work
+    height, strokes evened and brought to MNIST's width, as to_mnist does for one digit."""
     work = masked_ink(ink, mask)
     h, w = work.shape
     height = DIGIT_BOX * WORK_SCALE
     return mnist_strokes(resize(work, height, max(1, round(w * height / h))))
 
 
-def cut_columns(ink, mask):
-    """The picture's columns at which the cutter (digitlib.reading.cutter) finds boundaries between the digits of a
-    piece of ink, left to right; [] for one digit."""
+@dataclass
+class Part:
+    """One digit of a written number: x, the [1, 28, 28] input of its ink; probs, its probabilities [10] when the
+    sequence reader read it (None: the chosen model and the rejector read x); centre, where it was read, as a
+    fraction of the picture's width (0: its left edge, 1: its right)."""
+
+    x: np.ndarray
+    probs: np.ndarray | None
+    centre: float
+
+
+def read_piece(ink, mask, height, check_time):
+    """The Parts of a piece of ink that may hold digits that touch, read whole by the sequence reader; each Part's
+    x is the ink between the columns halfway to its neighbours' (what the dashboard shows). A piece it reads as one
+    symbol is one Part for the chosen model, as if it were narrow.
+    height: the number's; DigitlibError for a piece too wide for MAX_DIGITS digits of that height."""
     _, _, left, right = ink_box(mask)
-    return cutter.cut_columns(strip_ink(ink, mask), left, right - 1)
-
-
-def separate(ink, mask, cuts, confidence, check_time):
-    """Masks of the digits in a piece of ink that may hold digits that touch, left to right.
-
-    The piece is cut straight down at `cuts` (see cut_columns); each cut is then moved, by steps of NUDGE times the
-    piece's height up to NUDGES either way, to where the model reads the two parts beside it most confidently.
-    confidence: from a list of inputs to the log-probability of each one's reading; check_time: called before each
-    cut's reads (see deadline).
-    """
-    top, bottom, _, _ = ink_box(mask)
-    step = NUDGE * (bottom - top)
+    if right - left > WIDEST_DIGIT * MAX_DIGITS * height:
+        raise too_many(f"over {MAX_DIGITS}")
+    check_time()
+    read = sequence.read_strip(strip_ink(ink, mask))
+    if len(read) <= 1:
+        return [Part(to_mnist(ink, mask), None, (left + right) / 2 / mask.shape[1])]
+    centres = [left + r.column * (right - left) for r in read]
+    edges = [0, *[(a + b) / 2 for a, b in zip(centres, centres[1:])], mask.shape[1]]
     column = np.arange(mask.shape[1])[None]
-    edges = [0, *cuts, mask.shape[1]]
-    for i in range(1, len(edges) - 1):
-        check_time()
-        tried = []  # (cut, the part left of it, the part right of it)
-        for cut in [edges[i] + round(k * step) for k in range(-NUDGES, NUDGES + 1)]:
-            left = mask & (column >= edges[i - 1]) & (column < cut)
-            right = mask & (column >= cut) & (column < edges[i + 1])
-            if left.any() and right.any():
-                tried.append((cut, left, right))
-        if tried:
-            scores = confidence([to_mnist(ink, part) for _, *parts in tried for part in parts]).reshape(-1, 2).sum(1)
-            edges[i] = tried[int(np.argmax(scores))][0]
-    parts = [mask & (column >= a) & (column < b) for a, b in zip(edges, edges[1:])]
-    return [part for part in parts if part.sum() > SLIVER * mask.sum()]
+    parts = []
+    for r, centre, a, b in zip(read, centres, edges, edges[1:]):
+        part = mask & (column >= a) & (column < b)
+        x = to_mnist(ink, part if part.any() else mask)
+        parts.append(Part(x, r.probs, centre / mask.shape[1]))
+    return parts
 
 
-def to_mnist_inputs(image, confidence, seconds=NUMBER_SECONDS):
-    """One [1, 28, 28] input per digit of a written number, left to right; [] when there is no digit.
+def number_parts(image, seconds=NUMBER_SECONDS):
+    """One Part per digit of a written number, left to right; [] when there is no digit.
 
-    Pieces of ink are split where paper separates them; a piece wide enough to hold digits that touch is cut where
-    the cutter (digitlib.reading.cutter) finds boundaries, placed where the model reads the parts best (see separate).
-    DigitlibError when that makes more than MAX_DIGITS digits, or when it takes more than `seconds`.
+    Pieces of ink are split where paper separates them (split_digits); a piece narrow enough for one digit is one
+    Part for the chosen model to read, a wider one may be digits that touch and is read whole by the sequence reader
+    (read_piece). DigitlibError for more than MAX_DIGITS digits, or when it takes more than `seconds`.
     """
     check_time = deadline(seconds)
     ink, mask = find_ink(image)
@@ -445,16 +445,13 @@ def to_mnist_inputs(image, confidence, seconds=NUMBER_SECONDS):
     top, bottom, _, _ = ink_box(mask)
     groups, height = split_digits(mask), bottom - top
     widest = LONE_DIGIT if len(groups) == 1 else TOUCHING  # the only piece is more often one digit written wide
-    cuts = []  # per piece, the cutter's columns ([] for a piece too narrow to hold digits that touch)
+    parts = []
     for group in groups:
-        check_time()
         _, _, left, right = ink_box(group)
-        cuts.append(cut_columns(ink, group) if right - left > widest * height else [])
-    count = len(groups) + sum(map(len, cuts))
-    if count > MAX_DIGITS:
-        raise too_many(count)
-    inputs = []
-    for group, group_cuts in zip(groups, cuts):
-        parts = separate(ink, group, group_cuts, confidence, check_time) if group_cuts else [group]
-        inputs += [to_mnist(ink, part) for part in parts]
-    return inputs
+        if right - left > widest * height:
+            parts += read_piece(ink, group, height, check_time)
+        else:
+            parts.append(Part(to_mnist(ink, group), None, (left + right) / 2 / mask.shape[1]))
+        if len(parts) > MAX_DIGITS:
+            raise too_many(f"over {MAX_DIGITS}")
+    return parts

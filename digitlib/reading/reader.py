@@ -1,8 +1,9 @@
 """Read digits, and written numbers, from any image: what the PyTorch Predictor and the ONNX Runtime reader share.
 
 A Reader needs only `probs(x)`, a model's temperature-scaled class probabilities; the preprocessing, the reading
-of one digit, the cutting of a number into digits and the rejection of what is not a digit (digitlib.reading.rejection,
-the same for every model) are here, once, and need no torch.
+of one digit, the reading of a number (digits apart read by the model, digits that touch by the sequence reader,
+digitlib.reading.sequence) and the rejection of what is not a digit (digitlib.reading.rejection, the same for every
+model) are here, once, and need no torch.
 """
 
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitlib.constants import WEIGHTS_DIR
-from digitlib.reading.preprocess import to_mnist_input, to_mnist_inputs
+from digitlib.reading.preprocess import number_parts, to_mnist_input
 from digitlib.reading.rejection import NO_DIGIT, NOT_A_DIGIT, folder_for, rejector
 
 
@@ -18,19 +19,21 @@ from digitlib.reading.rejection import NO_DIGIT, NOT_A_DIGIT, folder_for, reject
 class Prediction:
     """digit: the class read, or None when the image holds no digit; probs: [10] or None; x: the [1, 28, 28] float32
     input seen (a numpy array); reason: why no digit is read ("no digit": no ink; "not a digit": ink that is none;
-    the probabilities are still given), None when one is."""
+    the probabilities are still given), None when one is; centre: of a number's digit, where it was read, as a
+    fraction of the picture's width."""
 
     digit: int | None
     probs: np.ndarray | None
     x: np.ndarray | None
     reason: str | None = None
+    centre: float | None = None
 
 
-def readings(probs, xs, rejected):
+def readings(probs, xs, rejected, centres=None):
     """A Prediction per input: the top digit of probs [N, 10], or none where rejected [N] says it is not a digit."""
     return [
-        Prediction(None, p, x, NOT_A_DIGIT) if r else Prediction(int(p.argmax()), p, x)
-        for p, x, r in zip(probs, xs, rejected)
+        Prediction(None, p, x, NOT_A_DIGIT, c) if r else Prediction(int(p.argmax()), p, x, None, c)
+        for p, x, r, c in zip(probs, xs, rejected, centres or [None] * len(xs))
     ]
 
 
@@ -57,14 +60,17 @@ class Reader:
             return Prediction(None, None, None, NO_DIGIT)
         return readings(self.probs(x[None]), [x], self.rejects(x[None]))[0]
 
-    def confidence(self, xs):
-        """The log-probability of the model's reading of each input in a list: how well it reads them as digits."""
-        return np.log(self.probs(np.stack(xs)).max(1))
-
     def predict_number(self, image):
         """One Prediction per digit of a written number such as 2026, left to right (with no digit for a piece that is
-        not one); [] when there is none."""
-        xs = to_mnist_inputs(image, self.confidence)
-        if not xs:
+        not one); [] when there is none. Digits that touch are read by the sequence reader; the model and the
+        rejector read the rest."""
+        parts = number_parts(image)
+        if not parts:
             return []
-        return readings(self.probs(np.stack(xs)), xs, self.rejects(np.stack(xs)))
+        xs = np.stack([p.x for p in parts])
+        own = [i for i, p in enumerate(parts) if p.probs is None]
+        probs, rejected = [p.probs for p in parts], [False] * len(parts)
+        if own:
+            for i, q, r in zip(own, self.probs(xs[own]), self.rejects(xs[own])):
+                probs[i], rejected[i] = q, r
+        return readings(probs, list(xs), rejected, [p.centre for p in parts])

@@ -391,3 +391,38 @@ def per_digit_accuracy(readings, y, title="Share of each digit read right"):
     ax.set_title(title)
     ax.legend(loc="lower left", fontsize=9)
     return fig
+
+
+def number_reading(picture, strip, steps, digits, title="How the sequence reader reads digits that touch"):
+    """A picture of a number with a mark where each of its digits (Predictions) was read; the strip the sequence
+    reader looks along in its widest piece; its probabilities at every step (ten digits and the blank, "no digit
+    here"), each digit it reads marked where its probability peaks."""
+    from digitlib.reading.sequence import BLANK, STRIDE, decode
+
+    fig, axes = plt.subplots(3, 1, figsize=(8, 6.5), gridspec_kw={"height_ratios": [2, 1, 2]})
+    axes[0].imshow(picture, cmap="gray")
+    height, width = np.asarray(picture).shape[:2]
+    for p in digits:
+        axes[0].axvline(p.centre * width, color="tab:orange", lw=1.5, ymin=0, ymax=0.12)
+        label = "?" if p.digit is None else str(p.digit)
+        axes[0].text(p.centre * width, height, label, color="tab:orange", ha="center", va="top", fontweight="bold")
+    axes[0].set_title("the picture, and where each digit was read")
+    axes[1].imshow(strip, cmap="gray", aspect="auto", extent=(0, strip.shape[1], strip.shape[0], 0))
+    axes[1].set_title("the strip the sequence reader looks along (28 px high)")
+    im = axes[2].imshow(
+        steps.T, cmap="Blues", aspect="auto", vmin=0, vmax=1, extent=(0, strip.shape[1], BLANK + 0.5, -0.5)
+    )
+    axes[2].set_yticks(range(BLANK + 1), [*map(str, range(BLANK)), "blank"])
+    axes[2].set_title("probability of each class at every step; each digit read marked where it is surest")
+    for r in decode(steps):
+        for ax in axes[1:]:
+            ax.axvline(r.column, color="tab:orange", lw=1.5)
+        axes[2].text(r.column, r.digit, str(r.digit), color="tab:orange", ha="center", va="center", fontweight="bold")
+    axes[2].set_xlabel(f"strip column (one step every {STRIDE} columns)")
+    for ax in axes[:2]:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(im, ax=axes[2], fraction=0.03)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

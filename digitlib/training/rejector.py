@@ -34,7 +34,7 @@ NEGATIVES = 1500  # per kind, for training
 DRAWN_DIGITS = 300  # per condition, for training
 VAL_NEGATIVES, VAL_DIGITS = 300, 100  # per kind, per condition
 CANVAS_DIGITS, VAL_CANVAS = 15000, 2000  # MNIST digits drawn as on the dashboard's canvas, or photographed
-NUMBERS, VAL_NUMBERS = 300, 100  # written numbers, cut into digits as a reader cuts them
+NUMBERS, VAL_NUMBERS = 300, 100  # written numbers, each digit's input as a reader sees it
 # Ruled lines that the preprocessing removes leave strokes broken like a scribble's: more of these digits (squared
 # paper too, though the preprocessing was never tuned on it)
 RULED, RULED_DIGITS = ("grey ruled", "grey squared"), 600
@@ -84,17 +84,17 @@ def canvas_digits(n, seed, split):
 
 
 def number_pieces(n, seed, split):
-    """Inputs of the pieces that numbers of 2 to 5 digits (n, half of them touching) are cut into, read by best."""
-    from digitlib.reading.onnx_model import OnnxPredictor
-    from digitlib.reading.preprocess import to_mnist_inputs
+    """Inputs of the digits of numbers of 2 to 5 digits (n, half of them touching) that the rejector sees when a
+    reader reads them (those the sequence reader does not read)."""
+    from digitlib.reading.preprocess import number_parts
 
     def make():
-        best, mnist = OnnxPredictor("best"), synth.mnist_digits(split)
+        mnist = synth.mnist_digits(split)
         numbers = synth.numbers(n // 2, seed, mnist) + synth.numbers(n - n // 2, seed + 1, mnist, touching=False)
-        pieces = [x for image, _ in numbers for x in to_mnist_inputs(image, best.confidence)]
+        pieces = [part.x for image, _ in numbers for part in number_parts(image) if part.probs is None]
         return np.stack(pieces).astype(np.float32), np.ones(len(pieces), bool)
 
-    return negatives.cached(f"pieces-{n}-{seed}-{split}", make)[0]
+    return negatives.cached(f"parts-{n}-{seed}-{split}", make)[0]
 
 
 def validation_digits():
