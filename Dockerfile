@@ -39,8 +39,10 @@ RUN --mount=type=secret,id=pip.conf --mount=type=secret,id=ca.crt,target=/etc/ss
     grep -E '^(numpy|pillow|scipy|onnxruntime|platformdirs|ipykernel|ipywidgets|ipycanvas|anywidget|voila|fastapi|fastapi-offline|uvicorn|uvloop|httptools|python-multipart)==' \
         requirements.txt > runtime.txt \
     && pip install -r runtime.txt && rm runtime.txt requirements.txt
-RUN --mount=type=bind,from=wheel,source=/dist,target=/dist pip install --no-deps /dist/*.whl \
-    && useradd --create-home --uid 10001 digitlib
+COPY --from=wheel /dist /dist
+RUN pip install --no-deps /dist/*.whl && rm -r /dist \
+    && useradd --create-home --uid 10001 digitlib \
+    && install -d -o digitlib -g digitlib /data  # DIGITLIB_DATA=/data: a volume for corrections (deploy/compose.yaml)
 # the dashboard: its notebook and Voila's settings (kernel ceiling, upload size), read from this folder
 COPY notebooks/06_dashboard.ipynb notebooks/
 COPY voila.json .
