@@ -3,7 +3,7 @@
 # make test:      set up (packages, MNIST, a browser), then run every test and every notebook (nbval)
 # make setup:     only create .venv and install the pinned dependencies and digitlib
 # make lint:      ruff's lint and format check over the package, tests, benchmarks and notebooks (pyproject.toml);
-#                 hadolint over the Dockerfile; deploy/ against the Compose and Kubernetes schemas (offline);
+#                 hadolint over the Dockerfiles; deploy/ against the Compose and Kubernetes schemas (offline);
 #                 every relative link in README.md and docs/ reaches its file and heading (tests/test_docs.py)
 # make onnx:      rewrite weights/NAME.onnx (what ONNX Runtime runs) from every shipped model's weights
 # make image:     build the container image `digitlib` with docker, else podman (docs/deployment.md)
@@ -52,7 +52,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint Dockerfile deploy/proxy.Dockerfile
 	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
 	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml
 	$(BIN)/python -m pytest -q tests/test_docs.py
