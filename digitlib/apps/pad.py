@@ -32,9 +32,9 @@ export default {
     const pen = ink.getContext("2d");
     const strokes = [];  // {n, width, line: [[x, y], ...] in the pad's pixels}: drawn here, not yet by the kernel
     let id = null, points = [], last = null, timer = null, count = 0, current = null;
-    const send = (kind, more) => { model.send({ kind, points, ...more }); points = []; };
-    // No {"drawn": n} within LOST_MS of a stroke's end: the kernel is gone (its server died or restarted) or
-    // stuck. Say so over the pad rather than leave a page that looks alive; it goes if the answer comes after all.
+    // No {"drawn": n} within LOST_MS of a stroke's end, or a message that cannot be sent: the kernel is gone (its
+    // server died or restarted) or stuck. Say so over the pad rather than leave a page that looks alive; the notice
+    // goes if the answer comes after all.
     const lost = document.createElement("div");
     lost.className = "digit-lost";
     lost.setAttribute("role", "alert");
@@ -42,6 +42,14 @@ export default {
     lost.querySelector("button").addEventListener("click", () => window.location.reload());
     lost.addEventListener("pointerdown", (e) => e.stopPropagation());  // a click here is not a stroke
     let waiting = null;
+    const send = (kind, more) => {
+      try {
+        model.send({ kind, points, ...more });
+      } catch (error) {
+        el.appendChild(lost);
+      }
+      points = [];
+    };
     const dot = ([x, y], width) => { pen.beginPath(); pen.arc(x, y, width / 2, 0, 2 * Math.PI); pen.fill(); };
     const line = (a, b, width) => {
       pen.lineWidth = width;
@@ -77,9 +85,9 @@ export default {
       if (e.type === "pointerup") add(e);
       clearInterval(timer);
       id = null;
-      send("up", { stroke: count });
       clearTimeout(waiting);
       waiting = setTimeout(() => el.appendChild(lost), model.get("lost_ms"));
+      send("up", { stroke: count });
     };
     el.addEventListener("pointerdown", (e) => {
       if (id !== null || e.button !== 0) return;
