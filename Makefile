@@ -7,14 +7,14 @@
 #                 every relative link in README.md and docs/ reaches its file and heading (tests/test_docs.py)
 # make onnx:      rewrite weights/NAME.onnx (what ONNX Runtime runs) from every shipped model's weights
 # make image:     build the container image `digitlib` with docker, else podman (docs/deployment.md)
-# make smoke:     build the image, then run the API and the dashboard in containers and check them (deploy/smoke.sh)
+# make smoke:     build the image, then run the API and the dashboard in containers and check them (deploy/smoke.py)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8866
 API_PORT ?= 8000
 
-.PHONY: setup data browser fonts test lint dashboard serve onnx image smoke clean
+.PHONY: setup data browser fonts test lint dashboard serve onnx engine image smoke clean
 
 setup: $(VENV)/.installed
 
@@ -74,7 +74,16 @@ ENGINE ?= $(shell docker info >/dev/null 2>&1 && echo docker || echo podman)
 IMAGE ?= digitlib
 BASE ?= docker.io/library/python:3.11-slim
 LOCAL_BASE := localhost/debian:bookworm
-image:
+export CONTAINERS_CONF ?= $(CURDIR)/deploy/containers.conf
+
+# podman (with runc) and mmdebstrap from Debian's packages where they can be had (as root), when no engine answers
+engine:
+	@if [ $(ENGINE) = docker ] || (command -v podman && command -v mmdebstrap) >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc uidmap mmdebstrap >/dev/null; \
+	else echo "no container engine: install docker, or podman and mmdebstrap" >&2; exit 1; fi
+
+image: engine
 	@base=$(BASE); \
 	if $(ENGINE) image inspect $$base >/dev/null 2>&1; then how="$$base, already here"; \
 	elif $(ENGINE) pull -q $$base >/dev/null 2>&1; then how="$$base, pulled"; \
@@ -91,7 +100,7 @@ image:
 	&& echo "built $(IMAGE) with $(ENGINE) on $$how: $$($(ENGINE) image inspect --format '{{.Size}}' $(IMAGE) | awk '{printf "%.0f MB", $$1 / 1e6}')"
 comma := ,
 
-smoke: image
+smoke: setup image
 	ENGINE=$(ENGINE) IMAGE=$(IMAGE) $(BIN)/python deploy/smoke.py
 
 clean:
