@@ -34,7 +34,7 @@ FROM python
 WORKDIR /app
 COPY requirements.txt .
 # What the API and the dashboard import, at requirements.txt's pins: no torch, no notebook or test tools
-# (deploy/smoke.sh fails if one is missing: it serves and reads a drawing through both)
+# (deploy/smoke.py fails if one is missing: it serves and reads a drawing through both)
 RUN --mount=type=secret,id=pip.conf --mount=type=secret,id=ca.crt,target=/etc/ssl/certs/ca-certificates.crt \
     grep -E '^(numpy|pillow|scipy|onnxruntime|platformdirs|ipykernel|ipywidgets|ipycanvas|anywidget|voila|fastapi|fastapi-offline|uvicorn|uvloop|httptools|python-multipart)==' \
         requirements.txt > runtime.txt \
