@@ -64,3 +64,23 @@ def test_a_manifest_with_a_mistake_is_refused(tmp_path, mistake, message):
     bad.write_text((DEPLOY / "kubernetes" / "api.yaml").read_text().replace(*mistake, 1))
     result = check_kubernetes(bad)
     assert result.returncode == 1 and message in result.stdout + result.stderr
+
+
+WITHOUT_TORCH = "import sys; sys.modules.update(torch=None, torchvision=None); from digitlib.apps.cli import main; "
+
+
+def cli_without_torch(*args):
+    """python -m digitlib ARGS in a Python where torch cannot be imported, as in the container image."""
+    code = WITHOUT_TORCH + f"sys.exit(main({list(args)!r}))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_the_commands_the_image_runs_need_no_torch():
+    assert cli_without_torch("serve", "--help").returncode == 0
+    assert cli_without_torch("where").returncode == 0
+
+
+def test_a_command_that_needs_torch_says_so_in_one_line_without_it():
+    result = cli_without_torch("train", "--model", "fast", "--dry-run")
+    assert result.returncode == 1
+    assert result.stderr == "error: train needs torch, which this installation lacks (pip install torch)\n"

@@ -11,11 +11,27 @@ import sys
 import tempfile
 from pathlib import Path
 
-from digitlib.constants import CLASSES, DATA_DIR, DATA_ENV, IN_CLONE, PACKAGE_DIR, TRAINED_DIR, WEIGHTS_DIR
+from digitlib.constants import (
+    CLASSES,
+    DATA_DIR,
+    DATA_ENV,
+    DEFAULT_MODEL,
+    IN_CLONE,
+    PACKAGE_DIR,
+    TRAINED_DIR,
+    WEIGHTS_DIR,
+)
 from digitlib.errors import DigitlibError
-from digitlib.models.zoo import DEFAULT_MODEL, VARIANTS, variant
 from digitlib.reading.rows import predict_row
-from digitlib.training.device import PRECISIONS
+
+TORCH = ("torch", "torchvision")
+try:  # train, evaluate, predict, models, export and finetune need torch; the container image has none: it serves
+    from digitlib.models.zoo import VARIANTS, variant
+    from digitlib.training.device import PRECISIONS
+except ModuleNotFoundError as e:
+    if e.name not in TORCH:
+        raise
+    VARIANTS, PRECISIONS, variant = {}, ("auto",), None
 
 MAX_HEADER_BYTES = 16_384  # `serve`: a request's line and headers (browsers send under 8 kB)
 MAX_CONNECTIONS = 64  # `serve`: connections a worker serves at once (a classroom of 30 fits twice)
@@ -582,7 +598,11 @@ def parser():
         if prints:
             command.add_argument("--json", action="store_true", help=prints)
         if add_options:
-            add_options(command)
+            try:
+                add_options(command)
+            except ModuleNotFoundError as e:  # finetune's defaults live beside its torch code; run, it says so
+                if e.name not in TORCH:
+                    raise
     return p
 
 
@@ -592,6 +612,14 @@ def main(argv=None):
         return args.run(args) or 0
     except DigitlibError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as e:
+        if e.name not in TORCH:
+            raise
+        print(
+            f"error: {args.command} needs {e.name}, which this installation lacks (pip install {e.name})",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

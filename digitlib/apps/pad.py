@@ -16,6 +16,9 @@ import anywidget
 import traitlets
 
 MOVE_MS = 40  # the page sends a stroke's new points at most this often: about 25 messages a second while drawing
+# A stroke not painted by the kernel within this is taken for a lost connection (8 Chromium pages drawing at once on
+# 2 cores waited 0.37 s at p95 for their reading, benchmarks/RESULTS.md)
+LOST_MS = 10_000
 
 # One pointer at a time (a second finger is ignored); only the primary button draws. A stroke ends where the pointer
 # leaves the pad (pointer capture brings the move that leaves it, for a mouse as for a finger). The page draws each
@@ -29,7 +32,24 @@ export default {
     const pen = ink.getContext("2d");
     const strokes = [];  // {n, width, line: [[x, y], ...] in the pad's pixels}: drawn here, not yet by the kernel
     let id = null, points = [], last = null, timer = null, count = 0, current = null;
-    const send = (kind, more) => { model.send({ kind, points, ...more }); points = []; };
+    // No {"drawn": n} within LOST_MS of a stroke's end, or a message that cannot be sent: the kernel is gone (its
+    // server died or restarted) or stuck. Say so over the pad rather than leave a page that looks alive; the notice
+    // goes if the answer comes after all.
+    const lost = document.createElement("div");
+    lost.className = "digit-lost";
+    lost.setAttribute("role", "alert");
+    lost.innerHTML = "<p>Connection to the server lost: nothing you draw is read.</p><button>Reload the page</button>";
+    lost.querySelector("button").addEventListener("click", () => window.location.reload());
+    lost.addEventListener("pointerdown", (e) => e.stopPropagation());  // a click here is not a stroke
+    let waiting = null;
+    const send = (kind, more) => {
+      try {
+        model.send({ kind, points, ...more });
+      } catch (error) {
+        el.appendChild(lost);
+      }
+      points = [];
+    };
     const dot = ([x, y], width) => { pen.beginPath(); pen.arc(x, y, width / 2, 0, 2 * Math.PI); pen.fill(); };
     const line = (a, b, width) => {
       pen.lineWidth = width;
@@ -65,6 +85,8 @@ export default {
       if (e.type === "pointerup") add(e);
       clearInterval(timer);
       id = null;
+      clearTimeout(waiting);
+      waiting = setTimeout(() => el.appendChild(lost), model.get("lost_ms"));
       send("up", { stroke: count });
     };
     el.addEventListener("pointerdown", (e) => {
@@ -92,6 +114,8 @@ export default {
     el.addEventListener("lostpointercapture", end);
     model.on("msg:custom", (msg) => {
       if (typeof msg.drawn !== "number") return;
+      if (msg.drawn >= count) clearTimeout(waiting);
+      lost.remove();
       while (strokes.length && strokes[0].n <= msg.drawn) strokes.shift();
       show();
     });
@@ -104,6 +128,9 @@ CSS = """
 .digit-surface { position: relative; width: 100%; height: 100%; touch-action: none; user-select: none;
   cursor: crosshair; }
 .digit-surface canvas { position: absolute; inset: 0; width: 100%; height: 100%; }
+.digit-lost { position: absolute; inset: 0; display: flex; flex-direction: column; align-items: center;
+  justify-content: center; gap: 0.5em; background: rgba(255, 255, 255, 0.92); color: #8a1c1c; font-size: 1.1em;
+  cursor: default; text-align: center; }
 """
 
 
@@ -115,6 +142,7 @@ class Pad(anywidget.AnyWidget):
     _css = CSS
     wait = traitlets.Int(MOVE_MS).tag(sync=True)  # ms between a stroke's batches of points
     pen = traitlets.Float(0.03).tag(sync=True)  # the ink's width, as a fraction of the pad's width
+    lost_ms = traitlets.Int(LOST_MS).tag(sync=True)  # no answer to a stroke within this: "connection lost"
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

@@ -17,6 +17,7 @@ from serving import kernels, wait_until_warm
 from strokes import STYLES, strokes
 
 from digitlib.apps.dashboard import WIDTH
+from digitlib.apps.pad import LOST_MS
 from digitlib.constants import ROOT
 from digitlib.data import corrections
 
@@ -389,6 +390,28 @@ def test_eight_pages_correcting_at_the_same_moment_leave_eight_samples(voila):
     new = [s for s in samples if s.id not in before]
     assert broken == [] and sorted(s.label for s in new) == labels
     assert all(s.meta["reading"] == 7 and len(s.meta["strokes"]) == len(strokes(7)) for s in new)
+
+
+def test_a_page_whose_kernel_died_says_the_connection_is_lost_and_reloads(app):
+    """Its kernel killed (as when a replica dies): the next stroke gets no answer, and the pad says so rather than
+    look alive; its button reloads the page, which gets a kernel of its own and reads again."""
+    config = app.page.evaluate("() => JSON.parse(document.getElementById('jupyter-config-data').textContent)")
+    kernel = next(p for p in kernels(app.voila) if config["kernelId"] in " ".join(p.cmdline()))
+    kernel.kill()
+    kernel.wait(10)
+    app.stroke(strokes(1)[0])
+    notice = app.page.locator(".digit-lost")
+    notice.wait_for(state="visible", timeout=LOST_MS + 10_000)
+    assert "Connection to the server lost" in notice.inner_text()
+    app.screenshot("connection_lost.png")
+    notice.locator("button").click()
+    app.page.wait_for_function(
+        "() => (document.querySelector('.digit-status') || {}).innerText?.includes('Draw a digit')", timeout=60_000
+    )
+    assert not app.page.locator(".digit-lost").is_visible()
+    reloaded = App(app.page)
+    reloaded.wait_for_first_paint()
+    assert reloaded.draw(strokes(7))[0] == "7"
 
 
 def test_a_drawn_number_is_split_and_read(app):
