@@ -27,7 +27,11 @@ SAVING_ON = "Saving is on: the digit you choose is kept on this server with your
 # (title, caption) of each panel that explains a reading, worded for a learner
 SEEN = ("What the network sees", "Your drawing shrunk to 28 × 28 pixels: this is all the network gets.")
 HEAT = ("What mattered most", "Bright spots: covering them up makes the network the least sure of its answer.")
-DIGITS = ("Digit by digit", "A number is cut into digits, and each one is read on its own.")
+DIGITS = (
+    "Digit by digit",
+    "Digits apart are read one by one; digits that touch are read together, along the ink (the marks under the"
+    " drawing show where). Each picture is that digit's part of the ink.",
+)
 FEATURES = (
     "Inside the network",
     "Each layer has filters that look for a pattern (an edge, a curve, a corner); a filter's picture is bright where"
