@@ -206,8 +206,9 @@ def processes(pid):
     return {"supervisor": root, **{f"worker{i + 1}": p for i, p in enumerate(workers)}}
 
 
-def cpu_seconds(procs):
-    return sum(sum(p.cpu_times()[:2]) for p in procs.values())
+def process_cpu(procs):
+    """{role: user plus system CPU seconds so far}."""
+    return {role: sum(p.cpu_times()[:2]) for role, p in procs.items()}
 
 
 def memory_mib(procs):
@@ -221,12 +222,14 @@ def memory_mib(procs):
 
 def run(port, requests, clients, total, rate, procs, every=None):
     """One run: the figures of `total` requests, as a dict; with `every`, `clients` are visitors (see visit)."""
-    server_cpu, client_cpu = cpu_seconds(procs), time.process_time()
+    by_process, client_cpu = process_cpu(procs), time.process_time()
+    server_cpu = sum(by_process.values())
     if every:
         latencies, errors, right, seconds = asyncio.run(visit(port, requests, clients, total, every))
     else:
         latencies, errors, right, seconds = asyncio.run(load(port, requests, clients, total, rate))
-    server_cpu, client_cpu = cpu_seconds(procs) - server_cpu, time.process_time() - client_cpu
+    by_process = {role: round(s - by_process[role], 2) for role, s in process_cpu(procs).items()}
+    server_cpu, client_cpu = sum(by_process.values()), time.process_time() - client_cpu
     ms = 1000 * np.array(latencies)
     done = len(latencies)
     return {
@@ -241,6 +244,7 @@ def run(port, requests, clients, total, rate, procs, every=None):
         "server_cpu_ms": round(1000 * server_cpu / done, 2),  # per request, all server processes
         "client_cpu_ms": round(1000 * client_cpu / done, 2),  # per request, this process
         "client_cpu_share": round(client_cpu / (client_cpu + server_cpu), 3),
+        "cpu_s": by_process,  # each server process's CPU seconds in the run: how the workers shared the load
         "memory_mib": memory_mib(procs),  # [RSS, USS] per process, after the run
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
