@@ -9,16 +9,21 @@ Voila serves notebooks/06_dashboard.ipynb on a loopback port. The visitors are e
 - Chromium (--chromium): N headless pages (Playwright) on the same cores as the server and its kernels, so the
   figures are an upper bound: 8 browsers take most of a 2-core machine.
 
-Reported: seconds from asking for the page to an interactive canvas (light: page loaded, widgets' state received;
-Chromium: the invitation shown), the ms from each release of the mouse to the new probabilities (p50, p95),
-whether every reading was right, each kernel's memory of its own (USS), and the load average; and the CPU seconds
-the run took in the server, in the kernels that were warm when it began and in this process (the light pages, or
-Playwright's side of the Chromium ones), with the light pages' pointer moves sent and messages received.
+Reported: seconds from starting the server to its pool's kernels started and idle; seconds from asking for the page
+to an interactive canvas (light: page loaded, widgets' state received; Chromium: the invitation shown), the ms from
+each release of the mouse to the new probabilities (p50, p95), whether every reading was right, each kernel's memory
+of its own (USS), and the load average; and the CPU seconds the run took in the server, in the kernels that were warm
+when it began and in this process (the light pages, or Playwright's side of the Chromium ones), with the light pages'
+pointer moves sent and messages received.
 
-    .venv/bin/python benchmarks/classroom.py [--visitors 8] [--digits 3] [--pool 2] [--fill-delay 0] [--chromium]
+    .venv/bin/python benchmarks/classroom.py [--visitors 8] [--digits 3] [--pool 2] [--fill-delay 0] [--max-kernels 40]
+        [--chromium]
 
-Bounded: at most 30 light visitors (a class; 16 Chromium ones) and 10 digits each, under a kernel ceiling of 40
-(room for the pool's refills); the whole run stops after --timeout seconds (default 300).
+A class of 30 as docs/dashboard.md tells a teacher to serve it: --visitors 30 --pool 30 --fill-delay 20
+--max-kernels 32.
+
+Bounded: at most 30 light visitors (a class; 16 Chromium ones) and 10 digits each, under a kernel ceiling of at most
+40 (default 40: room for the pool's refills); the whole run stops after --timeout seconds (default 300).
 """
 
 import argparse
@@ -44,7 +49,7 @@ from strokes import strokes  # noqa: E402
 from digitlib.apps.dashboard import WIDTH  # noqa: E402
 
 MAX_VISITORS, MAX_CHROMIUM = 30, 16  # light visitors, and Chromium ones (browsers on the server's own cores)
-KERNEL_CEILING = 40  # Voila's --CappedKernelManager.max_kernels for the run
+KERNEL_CEILING = 40  # the most --max-kernels (Voila's --CappedKernelManager.max_kernels) for a run
 
 # the page's clock at each mouse release and at each update of the probabilities (set after the digit)
 WATCH = """() => {
@@ -187,22 +192,32 @@ def main():
     parser.add_argument("--digits", type=int, default=3, help="digits each visitor draws, 1 to 10 (default: 3)")
     parser.add_argument("--pool", type=int, default=2, help="Voila's preheated kernels (default: 2, as voila.json)")
     parser.add_argument("--fill-delay", type=float, default=0, help="seconds before the pool refills (voila.json: 0)")
+    parser.add_argument(
+        "--max-kernels",
+        type=int,
+        default=KERNEL_CEILING,
+        help=f"the kernel ceiling, at most {KERNEL_CEILING} (default)",
+    )
     parser.add_argument("--chromium", action="store_true", help="visitors are headless Chromium pages on this machine")
     parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole run (default: 300)")
     args = parser.parse_args()
     most = MAX_CHROMIUM if args.chromium else MAX_VISITORS
     visitors, digits = min(max(args.visitors, 1), most), min(max(args.digits, 1), 10)
+    ceiling = min(max(args.max_kernels, 1), KERNEL_CEILING)
     with tempfile.TemporaryDirectory() as tmp:
         options = [
             f"--VoilaConfiguration.default_pool_size={args.pool}",
             f"--VoilaKernelManager.fill_delay={args.fill_delay}",
-            f"--CappedKernelManager.max_kernels={KERNEL_CEILING}",
+            f"--CappedKernelManager.max_kernels={ceiling}",
         ]
+        started = time.monotonic()
         with serve_dashboard(Path(tmp) / "voila.log", *options) as server:
+            warm = round(time.monotonic() - started, 1)  # the server started and its pool's kernels idle
             before = [round(x, 2) for x in os.getloadavg()]
             run = classroom(server.url, server, visitors, digits, args.chromium)
             figures = asyncio.run(asyncio.wait_for(run, args.timeout))
-    figures = {"pool": args.pool, "fill_delay": args.fill_delay, "load_average_before": before, **figures}
+    settings = {"pool": args.pool, "fill_delay": args.fill_delay, "max_kernels": ceiling}
+    figures = {**settings, "seconds_to_warm_pool": warm, "load_average_before": before, **figures}
     print(json.dumps(figures, indent=2))
     artifacts = ROOT / "tests" / "artifacts"
     artifacts.mkdir(exist_ok=True)

@@ -11,9 +11,13 @@ so that it takes little of the CPU the server needs.
 
 Closed loop by default: each client sends its next request as soon as the last is answered, so the latency is
 about clients / throughput (Little's law). --rate R is an open loop: request i is due at i / R seconds, and its
-latency counts from then, so a server that falls behind shows it (no coordinated omission).
+latency counts from then, so a server that falls behind shows it (no coordinated omission). --visitors N is the open
+loop as N pages make it: N connections, each drawing a digit every --every seconds (visitor v's requests due at
+(v / N + k) * every), each on its own keep-alive connection as a browser keeps one, so the server holds N
+connections (give it --max-connections for them: past its limit a worker answers 503).
 
 .venv/bin/python benchmarks/load.py --workers 2 --clients 32 --requests 5000 [--runs 3] [--rate 200] [--page]
+.venv/bin/python benchmarks/load.py --page --workers 2 --visitors 600 [--every 3] --max-connections 400
 """
 
 import argparse
@@ -97,6 +101,44 @@ async def exchange(reader, writer, data):
     return int(lines[0].split()[1]), await reader.readexactly(length)
 
 
+async def visit(port, requests, visitors, total, every):
+    """Latencies (s), errors {kind: count}, right answers and seconds of `total` requests from `visitors` pages, each
+    on its own connection, opened with its first request, and posting every `every` seconds (open loop: a request's
+    latency counts from when it was due, and a page whose answer comes late sends its next one late)."""
+    latencies, errors, right = [], {}, 0
+    start = time.perf_counter()
+
+    async def visitor(v):
+        nonlocal right
+        reader = writer = None
+        try:
+            for k in range(v, total, visitors):  # this visitor's requests, in the order of the whole run
+                due = start + (v / visitors + k // visitors) * every
+                await asyncio.sleep(due - time.perf_counter())
+                data, label = requests[k % len(requests)]
+                try:
+                    if writer is None:
+                        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    status, body = await exchange(reader, writer, data)
+                except (OSError, asyncio.IncompleteReadError) as e:
+                    errors[type(e).__name__] = errors.get(type(e).__name__, 0) + 1
+                    if writer is not None:
+                        writer.close()
+                    reader = writer = None
+                    continue
+                latencies.append(time.perf_counter() - due)
+                if status != 200:
+                    errors[str(status)] = errors.get(str(status), 0) + 1
+                else:
+                    right += reading(body) in (label, str(label))
+        finally:
+            if writer is not None:
+                writer.close()
+
+    await asyncio.gather(*(visitor(v) for v in range(visitors)))
+    return latencies, errors, right, time.perf_counter() - start
+
+
 async def load(port, requests, clients, total, rate):
     """Latencies (s), errors {kind: count}, right answers and seconds of `total` requests from `clients` clients."""
     latencies, errors, right, next_request = [], {}, 0, 0
@@ -138,9 +180,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(port, workers):
+def start_server(port, workers, *options):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "digitlib", "serve", "--port", str(port), "--workers", str(workers)]
+    command = [sys.executable, "-m", "digitlib", "serve", "--port", str(port), "--workers", str(workers), *options]
     server = subprocess.Popen([*command, "--log-level", "warning"], env=env)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -164,8 +206,9 @@ def processes(pid):
     return {"supervisor": root, **{f"worker{i + 1}": p for i, p in enumerate(workers)}}
 
 
-def cpu_seconds(procs):
-    return sum(sum(p.cpu_times()[:2]) for p in procs.values())
+def process_cpu(procs):
+    """{role: user plus system CPU seconds so far}."""
+    return {role: sum(p.cpu_times()[:2]) for role, p in procs.items()}
 
 
 def memory_mib(procs):
@@ -177,11 +220,16 @@ def memory_mib(procs):
     return out
 
 
-def run(port, requests, clients, total, rate, procs):
-    """One run: the figures of `total` requests, as a dict."""
-    server_cpu, client_cpu = cpu_seconds(procs), time.process_time()
-    latencies, errors, right, seconds = asyncio.run(load(port, requests, clients, total, rate))
-    server_cpu, client_cpu = cpu_seconds(procs) - server_cpu, time.process_time() - client_cpu
+def run(port, requests, clients, total, rate, procs, every=None):
+    """One run: the figures of `total` requests, as a dict; with `every`, `clients` are visitors (see visit)."""
+    by_process, client_cpu = process_cpu(procs), time.process_time()
+    server_cpu = sum(by_process.values())
+    if every:
+        latencies, errors, right, seconds = asyncio.run(visit(port, requests, clients, total, every))
+    else:
+        latencies, errors, right, seconds = asyncio.run(load(port, requests, clients, total, rate))
+    by_process = {role: round(s - by_process[role], 2) for role, s in process_cpu(procs).items()}
+    server_cpu, client_cpu = sum(by_process.values()), time.process_time() - client_cpu
     ms = 1000 * np.array(latencies)
     done = len(latencies)
     return {
@@ -196,6 +244,7 @@ def run(port, requests, clients, total, rate, procs):
         "server_cpu_ms": round(1000 * server_cpu / done, 2),  # per request, all server processes
         "client_cpu_ms": round(1000 * client_cpu / done, 2),  # per request, this process
         "client_cpu_share": round(client_cpu / (client_cpu + server_cpu), 3),
+        "cpu_s": by_process,  # each server process's CPU seconds in the run: how the workers shared the load
         "memory_mib": memory_mib(procs),  # [RSS, USS] per process, after the run
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
@@ -212,6 +261,9 @@ def main():
     p.add_argument("--rate", type=float, default=None, help="requests per second, open loop (default: closed loop)")
     p.add_argument("--pictures", type=int, default=500, help="distinct drawings posted")
     p.add_argument("--page", action="store_true", help="the drawing page's request (560x280 canvas, input=true)")
+    p.add_argument("--visitors", type=int, nargs="+", default=None, help="pages, each on a connection of its own")
+    p.add_argument("--every", type=float, default=3.0, help="with --visitors: seconds between a page's requests")
+    p.add_argument("--max-connections", type=int, default=None, help="serve's --max-connections (default: serve's)")
     args = p.parse_args()
     width = WIDTH if args.page else None
     pictures = drawings(args.pictures, width=width)
@@ -220,18 +272,24 @@ def main():
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()} before", flush=True)
     for workers in args.workers:
         port = free_port()
-        server = start_server(port, workers)
+        options = [] if args.max_connections is None else ["--max-connections", str(args.max_connections)]
+        server = start_server(port, workers, *options)
         try:
             procs = processes(server.pid)
             make = page_request if args.page else request
             requests = [(make(png, port), label) for png, label in pictures]
             print(json.dumps({"workers": workers, "idle_memory_mib": memory_mib(procs)}), flush=True)
             run(port, requests, 2, 100, None, procs)  # warm-up
-            for clients in args.clients:
+            every = args.every if args.visitors else None
+            for clients in args.visitors or args.clients:
                 setting = {"workers": workers, "clients": clients, "rate": args.rate, "page": args.page}
+                if every:
+                    visitors = {"visitors": clients, "every": every, "rate": round(clients / every, 1)}
+                    setting = {"workers": workers, **visitors, "page": args.page}
+                    setting["max_connections"] = args.max_connections
                 runs = []
                 for _ in range(args.runs):
-                    runs.append(run(port, requests, clients, args.requests, args.rate, procs))
+                    runs.append(run(port, requests, clients, args.requests, args.rate, procs, every))
                     print(json.dumps({**setting, **runs[-1]}), flush=True)
                 figures = ["per_second", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms", "client_cpu_ms"]
                 median = {k: statistics.median(r[k] for r in runs) for k in figures}

@@ -4,10 +4,10 @@ Voila serves notebooks/06_dashboard.ipynb; one light page (tests/browser/pages.p
 then the same loops with a sixth of the moves; the difference in CPU seconds, divided by the difference in moves, is
 the cost of one move (the readings after each stroke, of the same 0, cancel out; a stroke of two moves is a dash,
 which costs more to read). Points are sent as the pad sends them: in batches MOVE_MS apart (digitlib.apps.pad), so a
-"move" here is one message of a stroke's points, two or three of them at 60 a second. The page runs in this process:
+"move" here is one message of a stroke's points, those of MOVE_MS of drawing. The page runs in this process:
 its figure is what a page's messages cost to make and read here, not what a browser spends.
 
-    .venv/bin/python benchmarks/pointer.py [--moves 150] [--strokes 4] [-- VOILA_OPTION ...]
+    .venv/bin/python benchmarks/pointer.py [--moves 600] [--strokes 4] [-- VOILA_OPTION ...]
 """
 
 import argparse
@@ -55,7 +55,7 @@ async def measure(url, server, moves, strokes):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--moves", type=int, default=150, help="pointer moves per long stroke (default: 150)")
+    parser.add_argument("--moves", type=int, default=600, help="pointer moves per long stroke (default: 600)")
     parser.add_argument("--strokes", type=int, default=4, help="strokes of each kind (default: 4)")
     parser.add_argument("options", nargs="*", help="more options for Voila, after --")
     args = parser.parse_args()

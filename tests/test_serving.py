@@ -7,6 +7,7 @@ script would; it writes its figures to tests/artifacts/serving.json.
 import asyncio
 import json
 import time
+import types
 import urllib.error
 import urllib.request
 
@@ -15,6 +16,7 @@ from pages import visitor_reads
 from serving import kernels, serve_dashboard, wait_until_warm
 from strokes import strokes
 
+from digitlib.apps.voila_kernels import CappedKernelManager
 from digitlib.constants import ROOT
 
 CEILING = 3  # voila.json's pool of 2 preheated kernels, plus one
@@ -158,3 +160,46 @@ def test_a_visitor_who_leaves_frees_their_kernel_after_connect_timeout(tmp_path)
         after = len(kernels(server))
     assert freed_after < 30, freed_after  # 3 s of connect_timeout, checked every second; not the 600 s cull
     assert after == pool
+
+
+def watched(manager, session):
+    """A stand-in kernel whose IOPub messages manager watches; returns (kernel, the callback fed each message)."""
+    streams = []
+    kernel = types.SimpleNamespace(session=session, execution_state="starting")
+    kernel.connect_iopub = lambda: types.SimpleNamespace(on_recv=streams.append)
+    manager._kernels["k"] = kernel
+    manager.start_watching_activity("k")
+    return kernel, streams[0]
+
+
+def test_kernel_activity_is_recorded_as_jupyter_server_records_it():
+    """The ceiling's manager reads a kernel's state and last activity from headers alone (cheaper); jupyter_server's
+    own watcher, fed the same IOPub messages, must come to the same state and the same moments of activity."""
+    from jupyter_client.session import Session
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+
+    session = Session(key=b"secret")
+    ours, reference = watched(CappedKernelManager(), session), watched(AsyncMappingKernelManager(), session)
+    info, comm = session.msg("kernel_info_request"), session.msg("comm_msg", content={})
+    messages = [
+        session.msg("status", content={"execution_state": "busy"}, parent=info),  # untracked: starting -> idle
+        session.msg("status", content={"execution_state": "idle"}, parent=info),
+        session.msg("status", content={"execution_state": "busy"}, parent=comm),  # tracked: busy
+        session.msg("comm_msg", content={"comm_id": "c", "data": {}}, parent=comm),
+        session.msg("stream", content={"name": "stdout", "text": "x"}, parent=info),  # while busy: activity
+        session.msg("status", content={"execution_state": "idle"}, parent=comm),
+        session.msg("stream", content={"name": "stdout", "text": "x"}, parent=info),  # idle, untracked: none
+    ]
+    for msg in messages:
+        states = []
+        for kernel, record in (ours, reference):
+            before = kernel.last_activity
+            time.sleep(0.001)  # so that a new activity has a later time
+            record(session.serialize(msg))
+            states.append((kernel.execution_state, kernel.last_activity > before))
+        assert states[0] == states[1], (msg["msg_type"], states)
+    kernel, record = ours
+    before = (kernel.execution_state, kernel.last_activity)
+    record([b"<IDS|MSG>", b"signature", b"not json", b"{}", b"{}", b"{}"])  # dropped: no activity, no error
+    record([b"no delimiter"])
+    assert (kernel.execution_state, kernel.last_activity) == before

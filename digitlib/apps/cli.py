@@ -34,7 +34,10 @@ except ModuleNotFoundError as e:
     VARIANTS, PRECISIONS, variant = {}, ("auto",), None
 
 MAX_HEADER_BYTES = 16_384  # `serve`: a request's line and headers (browsers send under 8 kB)
-MAX_CONNECTIONS = 64  # `serve`: connections a worker serves at once (a classroom of 30 fits twice)
+# `serve`: connections a worker serves at once. The drawing page keeps its connection open between strokes (uvicorn
+# closes it after 5 s idle), so every visitor drawing holds one: at 64, two workers answered 503 past about 128
+# visitors; 512 stays under the usual limit of 1,024 open files per process
+MAX_CONNECTIONS = 512
 
 
 def cmd_data(args):

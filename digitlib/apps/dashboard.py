@@ -6,7 +6,7 @@ The page draws a stroke as it comes and the kernel paints it on the canvas when 
 once, from a clean rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The
 digit is shown first; the pictures that explain it follow, unless a newer stroke has made them stale.
 The pointer is watched by a pad laid over the canvas (digitlib.apps.pad), not by the canvas itself (ipycanvas sends
-every move, hovering included, 60 a second or more, a message each): the page sends a stroke's points in batches 40 ms
+every move, hovering included, 60 a second or more, a message each): the page sends a stroke's points in batches 250 ms
 apart (digitlib.apps.pad.MOVE_MS), every point kept, which is what lets one server keep up with a classroom drawing at
 once. The kernel reads with ONNX Runtime (digitlib.reading.onnx_model.OnnxPredictor) and never imports torch: a
 visitor's kernel stays small. Beside a single digit read, "Wrong? It is a ..." saves the drawing with the right label

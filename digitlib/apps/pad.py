@@ -5,7 +5,7 @@ A pointer reports its position 60 times a second or more. Sent one message each,
 server more than the drawing; thinned by a throttle, as ipyevents does, a corner passed between two moves sent is
 lost, and quick digits are misread (benchmarks/fast_strokes.py). The page here keeps every point (the pointer's
 coalesced ones included, less those within 2 screen pixels of the point before) and sends them together every MOVE_MS:
-as few messages as a throttle, and nothing lost. A stroke's start and its end are sent at once.
+fewer messages than a throttle, and nothing lost. A stroke's start and its end are sent at once.
 
 Messages to the kernel: {"kind": "down" | "move" | "up", "points": [[x, y], ...]}, x and y as fractions of the pad's
 width and height (the page may show it scaled down), and with "up" the stroke's number, "stroke": n, which the kernel
@@ -15,7 +15,10 @@ sends back ({"drawn": n}) once it has painted the stroke. Values come from the p
 import anywidget
 import traitlets
 
-MOVE_MS = 40  # the page sends a stroke's new points at most this often: about 25 messages a second while drawing
+# The page sends a stroke's new points at most this often: 4 messages a second while drawing. The kernel only keeps
+# them until the stroke ends (it paints and reads then), and every message costs the server and the kernel about
+# 1.5 ms of CPU each: at 40 ms (25 a second) the points took about a third of the CPU of a class drawing at once.
+MOVE_MS = 250
 # A stroke not painted by the kernel within this is taken for a lost connection (8 Chromium pages drawing at once on
 # 2 cores waited 0.37 s at p95 for their reading, benchmarks/RESULTS.md)
 LOST_MS = 10_000

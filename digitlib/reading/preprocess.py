@@ -216,14 +216,19 @@ def without_rules(ink):
 
 def digit_mask(ink):
     """The pixels belonging to the digit: ink connected to strong ink (hysteresis), without specks much smaller
-    than the digit's largest part. A faint stretch of a stroke is kept when it joins a dark one."""
-    labels, n = ndimage.label(ink > 0, structure=np.ones((3, 3)))
-    if n == 0:
-        return labels > 0
-    strong = np.bincount(labels[ink > STRONG_INK], minlength=n + 1)[1:]  # strong pixels in each piece
+    than the digit's largest part. A faint stretch of a stroke is kept when it joins a dark one. (Labelled within the
+    ink's bounding box: a drawing leaves most of a canvas blank.)"""
+    mask = ink > 0
+    if not mask.any():
+        return mask
+    top, bottom, left, right = ink_box(mask)
+    box = np.s_[top:bottom, left:right]
+    labels, n = ndimage.label(mask[box], structure=np.ones((3, 3)))
+    strong = np.bincount(labels[ink[box] > STRONG_INK], minlength=n + 1)[1:]  # strong pixels in each piece
     keep = np.zeros(n + 1, dtype=bool)  # by label (0: paper)
     keep[1:] = (strong > 0) & (strong >= 0.1 * strong.max())
-    return keep[labels]
+    mask[box] = keep[labels]
+    return mask
 
 
 def neighbours(mask):
@@ -411,7 +416,7 @@ class Part:
 def read_piece(ink, mask, height, check_time):
     """The Parts of a piece of ink that may hold digits that touch, read whole by the sequence reader; each Part's
     x is the ink between the columns halfway to its neighbours' (what the dashboard shows). A piece it reads as one
-    symbol is one Part for the chosen model, as if it were narrow.
+    symbol is one Part for the chosen model, as if it were narrow. Each Part's centre is a column of mask here.
     height: the number's; DigitlibError for a piece too wide for MAX_DIGITS digits of that height."""
     _, _, left, right = ink_box(mask)
     if right - left > WIDEST_DIGIT * MAX_DIGITS * height:
@@ -419,7 +424,7 @@ def read_piece(ink, mask, height, check_time):
     check_time()
     read = sequence.read_strip(strip_ink(ink, mask))
     if len(read) <= 1:
-        return [Part(to_mnist(ink, mask), None, (left + right) / 2 / mask.shape[1])]
+        return [Part(to_mnist(ink, mask), None, (left + right) / 2)]
     centres = [left + r.column * (right - left) for r in read]
     edges = [0, *[(a + b) / 2 for a, b in zip(centres, centres[1:])], mask.shape[1]]
     column = np.arange(mask.shape[1])[None]
@@ -427,8 +432,18 @@ def read_piece(ink, mask, height, check_time):
     for r, centre, a, b in zip(read, centres, edges, edges[1:]):
         part = mask & (column >= a) & (column < b)
         x = to_mnist(ink, part if part.any() else mask)
-        parts.append(Part(x, r.probs, centre / mask.shape[1]))
+        parts.append(Part(x, r.probs, centre))
     return parts
+
+
+def around(ink, mask):
+    """Ink and mask cropped to the mask's bounding box and MASK_GROWTH pixels more (all that masked_ink reads), and
+    the box's first column: what follows works on the digits' area rather than the whole picture's, with the same
+    result."""
+    g = MASK_GROWTH
+    top, bottom, left, right = ink_box(mask)
+    box = np.s_[max(top - g, 0) : bottom + g, max(left - g, 0) : right + g]
+    return ink[box], mask[box], max(left - g, 0)
 
 
 def number_parts(image, seconds=NUMBER_SECONDS):
@@ -442,6 +457,8 @@ def number_parts(image, seconds=NUMBER_SECONDS):
     ink, mask = find_ink(image)
     if not mask.any():
         return []
+    width = mask.shape[1]
+    ink, mask, offset = around(ink, mask)
     top, bottom, _, _ = ink_box(mask)
     groups, height = split_digits(mask), bottom - top
     widest = LONE_DIGIT if len(groups) == 1 else TOUCHING  # the only piece is more often one digit written wide
@@ -451,7 +468,9 @@ def number_parts(image, seconds=NUMBER_SECONDS):
         if right - left > widest * height:
             parts += read_piece(ink, group, height, check_time)
         else:
-            parts.append(Part(to_mnist(ink, group), None, (left + right) / 2 / mask.shape[1]))
+            parts.append(Part(to_mnist(ink, group), None, (left + right) / 2))
         if len(parts) > MAX_DIGITS:
             raise too_many(f"over {MAX_DIGITS}")
+    for part in parts:
+        part.centre = (offset + part.centre) / width  # a column of the cropped mask to a fraction of the picture
     return parts
