@@ -61,9 +61,14 @@ def session(folder=SEQUENCE_DIR):
     return open_session(folder / f"{NAME}.onnx", hint, what="sequence reader")
 
 
+def padded(width):
+    """The width a strip of `width` columns is padded to for the network: the next multiple of MULTIPLE."""
+    return -(-width // MULTIPLE) * MULTIPLE
+
+
 def step_probs(strip, folder=SEQUENCE_DIR):
     """Probabilities [steps, 11] (the ten digits, then the blank) along a strip [HEIGHT, W]."""
-    width = -(-strip.shape[1] // MULTIPLE) * MULTIPLE
+    width = padded(strip.shape[1])
     x = np.zeros((1, 1, HEIGHT, width), np.float32)
     x[0, 0, :, : strip.shape[1]] = strip
     logits = session(folder).run([OUTPUT], {INPUT: x})[0][0]  # [11, steps]

@@ -30,11 +30,12 @@ from digitlib.reading.sequence import (
     BLANK,
     HEIGHT,
     INPUT,
-    MULTIPLE,
     NAME,
     OUTPUT,
     SEQUENCE_DIR,
+    STRIDE,
     decode,
+    padded,
     strip_input,
 )
 from digitlib.training.device import autocast, pick_precision
@@ -108,11 +109,11 @@ def make(split, n, seed):
 
 def batch(made):
     """Strips padded to one width [N, 1, 28, W], their steps [N], targets (digits, concatenated) and lengths [N]."""
-    width = -(-max(s.shape[1] for s, _ in made) // MULTIPLE) * MULTIPLE
+    width = padded(max(s.shape[1] for s, _ in made))
     x = torch.zeros(len(made), 1, HEIGHT, width)
     for i, (s, _) in enumerate(made):
         x[i, 0, :, : s.shape[1]] = torch.from_numpy(s)
-    steps = torch.tensor([-(-s.shape[1] // MULTIPLE) * MULTIPLE // 2 for s, _ in made])
+    steps = torch.tensor([padded(s.shape[1]) // STRIDE for s, _ in made])
     targets = torch.tensor([c for _, classes in made for c in classes])
     return x, steps, targets, torch.tensor([len(digits) for _, digits in made])
 
