@@ -3,11 +3,12 @@ import pytest
 from drawings import drawing, wavy_line
 from PIL import Image
 
+from digitlib.data import synth
 from digitlib.errors import DigitlibError
 from digitlib.models.predictor import Predictor
 from digitlib.reading import sequence
 from digitlib.reading.onnx_model import OnnxPredictor
-from digitlib.reading.preprocess import MAX_DIGITS, number_parts
+from digitlib.reading.preprocess import MAX_DIGITS, WIDE_DIGIT, find_ink, ink_box, number_parts
 from digitlib.reading.rows import read
 
 
@@ -36,6 +37,32 @@ def test_a_single_digit_reads_as_a_one_digit_number(mnist_test):
     images, labels = mnist_test
     read = Predictor("best").predict_number(drawing(images[0]))
     assert [p.digit for p in read] == [labels[0]]
+
+
+def test_a_wide_digit_the_sequence_reader_splits_is_one_digit_where_the_model_is_sure():
+    """Single digits in handwriting fonts no network trains on: the sequence reader alone splits a wide 2 into "71"
+    or "72"; the model, sure of one digit, reads each of them as the 2 it is."""
+    if not synth.fonts(synth.HELD_OUT_DIGIT_FONTS):
+        pytest.skip(f"no held-out font installed (apt-get install {' '.join(synth.HELD_OUT_FONT_PACKAGES)})")
+    singles = synth.numbers(300, seed=5, digits=(1, 1), sources=("held-out fonts",))
+    split = [(image, label) for image, label in singles if len(number_parts(image)) > 1]
+    assert len(split) >= 3, f"{len(split)} of 300 split by the sequence reader: too few to test"
+    predictor = Predictor("best")
+    assert [[str(p.digit) for p in predictor.predict_number(image)] for image, _ in split] == [[d] for _, d in split]
+
+
+def test_the_model_makes_one_digit_only_of_a_split_piece_narrow_enough_for_one():
+    numbers = synth.numbers(40, seed=3, digits=(2, 2), touching=True, sources=("templates",))
+    checked = set()
+    for image, _ in numbers:
+        if [p.probs is None for p in number_parts(image)] != [False, False]:
+            continue  # not one piece the sequence reader split in two
+        top, bottom, left, right = ink_box(find_ink(image)[1])
+        narrow = right - left <= WIDE_DIGIT * (bottom - top)
+        assert len(number_parts(image, one_digit=lambda x: True)) == (1 if narrow else 2)
+        assert len(number_parts(image, one_digit=lambda x: False)) == 2
+        checked.add(narrow)
+    assert checked == {True, False}, f"only pieces with narrow={checked} among the 40 numbers"
 
 
 def test_a_blank_picture_is_no_number():

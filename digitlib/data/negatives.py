@@ -16,19 +16,10 @@ from PIL import Image, ImageFont
 
 from digitlib.constants import DATA_DIR, IMAGE_SIZE
 from digitlib.data import synth
-from digitlib.data.synth import arc
+from digitlib.data.synth import HELD_OUT_FONT_FILES, HELD_OUT_FONT_PACKAGES, arc
 from digitlib.files import write_atomic
 from digitlib.reading import preprocess
 from digitlib.reading.preprocess import to_mnist_input
-
-# Handwriting fonts never trained on: letters in them show whether a rejector generalises (Debian's fonts-breip,
-# fonts-femkeklaver, fonts-rufscript).
-HELD_OUT_FONT_FILES = [
-    "/usr/share/fonts/truetype/breip/Breip.ttf",
-    "/usr/share/fonts/truetype/femkeklaver/femkeklaver.ttf",
-    "/usr/share/fonts/truetype/rufscript/Rufscript010.ttf",
-]
-HELD_OUT_FONT_PACKAGES = ("fonts-breip", "fonts-femkeklaver", "fonts-rufscript")
 
 
 def heart(n=40):

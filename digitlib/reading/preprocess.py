@@ -44,6 +44,7 @@ RULE_MARGIN = 1.25  # where a stroke crosses a line, it is this much darker than
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
 TOUCHING = 0.8  # a piece of ink wider than this times the number's height may be digits that touch;
 LONE_DIGIT = 1.0  # the same for the only piece in the picture, which is more often one digit written wide
+WIDE_DIGIT = 1.2  # a piece the sequence reader splits, up to this wide, may be one digit the model is sure of
 WIDEST_DIGIT = 1.5  # no digit is wider than this times the number's height
 MASK_GROWTH = 2  # pixels added around a digit's mask, so its strokes' soft edges are kept
 # A number is read up to this many digits (a payment card has up to 19, a phone number 15); every digit costs reads
@@ -413,18 +414,22 @@ class Part:
     centre: float
 
 
-def read_piece(ink, mask, height, check_time):
+def read_piece(ink, mask, height, check_time, one_digit=None):
     """The Parts of a piece of ink that may hold digits that touch, read whole by the sequence reader; each Part's
     x is the ink between the columns halfway to its neighbours' (what the dashboard shows). A piece it reads as one
-    symbol is one Part for the chosen model, as if it were narrow. Each Part's centre is a column of mask here.
+    symbol is one Part for the chosen model, as if it were narrow; so is a piece it splits that is no wider than
+    WIDE_DIGIT times the number's height where one_digit(x of the whole piece) says the model is sure of one digit
+    (a wide 0 the sequence reader took for "00"). Each Part's centre is a column of mask here.
     height: the number's; DigitlibError for a piece too wide for MAX_DIGITS digits of that height."""
     _, _, left, right = ink_box(mask)
     if right - left > WIDEST_DIGIT * MAX_DIGITS * height:
         raise too_many(f"over {MAX_DIGITS}")
     check_time()
     read = sequence.read_strip(strip_ink(ink, mask))
-    if len(read) <= 1:
-        return [Part(to_mnist(ink, mask), None, (left + right) / 2)]
+    maybe_one = len(read) <= 1 or (right - left <= WIDE_DIGIT * height and one_digit is not None)
+    whole = to_mnist(ink, mask) if maybe_one else None  # (only where it may be needed: a 5-digit piece saves 1 ms)
+    if len(read) <= 1 or (maybe_one and one_digit(whole)):
+        return [Part(whole, None, (left + right) / 2)]
     centres = [left + r.column * (right - left) for r in read]
     edges = [0, *[(a + b) / 2 for a, b in zip(centres, centres[1:])], mask.shape[1]]
     column = np.arange(mask.shape[1])[None]
@@ -446,12 +451,13 @@ def around(ink, mask):
     return ink[box], mask[box], max(left - g, 0)
 
 
-def number_parts(image, seconds=NUMBER_SECONDS):
+def number_parts(image, seconds=NUMBER_SECONDS, one_digit=None):
     """One Part per digit of a written number, left to right; [] when there is no digit.
 
     Pieces of ink are split where paper separates them (split_digits); a piece narrow enough for one digit is one
     Part for the chosen model to read, a wider one may be digits that touch and is read whole by the sequence reader
-    (read_piece). DigitlibError for more than MAX_DIGITS digits, or when it takes more than `seconds`.
+    (read_piece, which asks one_digit, the reader's judgement, whether a split piece is one wide digit after all).
+    DigitlibError for more than MAX_DIGITS digits, or when it takes more than `seconds`.
     """
     check_time = deadline(seconds)
     ink, mask = find_ink(image)
@@ -466,7 +472,7 @@ def number_parts(image, seconds=NUMBER_SECONDS):
     for group in groups:
         _, _, left, right = ink_box(group)
         if right - left > widest * height:
-            parts += read_piece(ink, group, height, check_time)
+            parts += read_piece(ink, group, height, check_time, one_digit)
         else:
             parts.append(Part(to_mnist(ink, group), None, (left + right) / 2))
         if len(parts) > MAX_DIGITS:

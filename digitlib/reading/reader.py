@@ -14,6 +14,10 @@ from digitlib.constants import WEIGHTS_DIR
 from digitlib.reading.preprocess import number_parts, to_mnist_input
 from digitlib.reading.rejection import NO_DIGIT, NOT_A_DIGIT, folder_for, rejector
 
+# A wide piece of ink the sequence reader splits is one digit if the model is this sure of it as one (chosen on
+# benchmarks/written_numbers.py: 0.9 and 0.98 lost numbers whose digits touch; benchmarks/TRAINING.md)
+SURE_ONE_DIGIT = 0.995
+
 
 @dataclass
 class Prediction:
@@ -60,11 +64,15 @@ class Reader:
             return Prediction(None, None, None, NO_DIGIT)
         return readings(self.probs(x[None]), [x], self.rejects(x[None]))[0]
 
+    def one_digit(self, x):
+        """Whether the model is sure (SURE_ONE_DIGIT) that input x [1, 28, 28] is one digit, the rejector agreeing."""
+        return self.probs(x[None])[0].max() >= SURE_ONE_DIGIT and not self.rejects(x[None])[0]
+
     def predict_number(self, image):
         """One Prediction per digit of a written number such as 2026, left to right (with no digit for a piece that is
         not one); [] when there is none. Digits that touch are read by the sequence reader; the model and the
         rejector read the rest."""
-        parts = number_parts(image)
+        parts = number_parts(image, one_digit=self.one_digit)
         if not parts:
             return []
         xs = np.stack([p.x for p in parts])
