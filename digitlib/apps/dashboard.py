@@ -4,7 +4,9 @@
 it shows is computed by digitlib.apps.dashboard_view.
 The page draws a stroke as it comes and the kernel paints it on the canvas when it ends; the reading happens then,
 once, from a clean rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The
-digit is shown first; the pictures that explain it follow, unless a newer stroke has made them stale.
+digit is shown first; the pictures that explain it follow, unless a newer stroke has made them stale. In a kernel they
+are made by a thread of the lowest priority (explain_later), so that on a shared server every visitor's reading gets
+the CPU before any visitor's pictures.
 The pointer is watched by a pad laid over the canvas (digitlib.apps.pad), not by the canvas itself (ipycanvas sends
 every move, hovering included, 60 a second or more, a message each): the page sends a stroke's points in batches 250 ms
 apart (digitlib.apps.pad.MOVE_MS), every point kept, which is what lets one server keep up with a classroom drawing at
@@ -20,8 +22,11 @@ import asyncio
 import functools
 import html
 import math
+import os
 import sys
+import threading
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -115,6 +120,7 @@ class DigitDashboard:
         if model not in self.folders:
             raise DigitlibError(f"unknown model {model!r}; choose from {', '.join(self.folders)}")
         self.predictor = OnnxPredictor(model, self.folders[model])
+        self.predictor.warm_up()  # in a server's pool of kernels, before any visitor comes
         self.corrections_dir = corrections_dir
         self.saving = corrections.enabled() if saving is None else saving
         self.generation = 0  # counts readings and strokes begun: explaining an older reading is stale work
@@ -126,6 +132,7 @@ class DigitDashboard:
         self.reading = None  # the Prediction of a single digit shown, which a correction saves; else None
         self.saved = None  # (drawing, sample id) of the last correction saved: a second choice relabels it
         self.saves = corrections.RateLimit()  # new samples this visitor saves
+        self.worker = None  # the thread that makes the pictures explaining a reading, once a kernel's loop needs one
         self.build_drawing(model)
         self.build_reading()
         self.widget = self.layout()
@@ -200,6 +207,11 @@ class DigitDashboard:
         self.heat_panel = panel(*view.HEAT, self.heat)
         self.crops_panel = panel(*view.DIGITS, self.crops)
         self.features_panel = panel(*view.FEATURES, self.features)
+        # the digit, its bars and the pictures explaining it come and go together (view.Shown): one layout, so that
+        # showing or hiding them is one message to the page rather than five
+        shared = self.digit.layout
+        for widget in (self.probabilities, self.seen_panel, self.heat_panel, self.features_panel):
+            widget.layout = shared
         app = widgets.VBox(
             [
                 widgets.HTML(STYLE),
@@ -405,35 +417,75 @@ class DigitDashboard:
 
     def display(self, shown):
         """Copy a view.Shown into the widgets: the digit, status and bars at once, the pictures that explain it
-        once the events already waiting have been handled. A panel with nothing to show is hidden."""
+        after (explain_later). What has nothing to show is hidden."""
         self.generation += 1
         self.digit.value = html.escape(shown.digit)
         self.digit.style.font_size = f"{shown.digit_px}px"
         self.bars.value, self.crops.value = shown.bars, shown.crops
         self.say(shown.status)
-        visible(self.digit, shown.digit)
-        visible(self.probabilities, shown.bars)
+        visible(self.digit, shown.digit)  # the bars and pictures too: they share its layout
         visible(self.crops_panel, shown.crops)
-        for panel_ in (self.seen_panel, self.heat_panel, self.features_panel):
-            visible(panel_, shown.x is not None)
         if shown.x is None:
             self.features.value = ""
         else:
-            later(self.explain, self.generation, shown.x)
+            self.explain_later(self.generation, shown.x)
+
+    def explanations(self, x):
+        """[(widget, compute, picture)] for the pictures that explain the reading of x: what the network saw, what
+        decided it, its feature maps. compute() runs the network; picture(computed) is the widget's value."""
+        predictor = self.predictor  # the model that read x, even if another is chosen meanwhile
+        return [
+            (self.seen, lambda: x, view.seen_png),
+            (self.heat, lambda: predictor.occlusion(x), lambda heat: view.heat_png(x, heat)),
+            (self.features, lambda: predictor.feature_maps(x), lambda maps: view.features_html(predictor.name, maps)),
+        ]
 
     @guarded
     def explain(self, generation, x):
-        """Show what the network saw for the reading numbered generation, what decided it and its feature maps;
-        each step is skipped once a newer stroke or reading has begun."""
-        steps = [
-            (self.seen, lambda: view.seen_png(x)),
-            (self.heat, lambda: view.heat_png(x, self.predictor.occlusion(x))),
-            (self.features, lambda: view.features_html(self.predictor.name, self.predictor.feature_maps(x))),
-        ]
-        for widget, make in steps:
+        """Show the pictures that explain the reading numbered generation, at once; each step is skipped once a
+        newer stroke or reading has begun."""
+        for widget, compute, picture in self.explanations(x):
             if generation != self.generation:
                 return
-            widget.value = make()
+            widget.value = picture(compute())
+
+    def explain_later(self, generation, x):
+        """Explain the reading numbered generation: in a kernel, the network runs in this dashboard's thread of the
+        lowest priority while the kernel's event loop handles the next stroke (the occlusion map takes several times
+        the reading's CPU, and 30 kernels share a server's cores); at once where no event loop runs (tests,
+        scripts)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self.explain(generation, x)
+        if self.worker is None:
+            self.worker = ThreadPoolExecutor(1, "explain", initializer=lowest_priority)
+        asyncio.ensure_future(self.explain_in_background(generation, x))
+
+    async def explain_in_background(self, generation, x):
+        """The network runs in the worker, where ONNX Runtime lets Python's other threads run; the pictures are drawn
+        on the event loop: a thread of the lowest priority holding Python's lock (drawing a PNG) when the machine is
+        busy would hold up the kernel until the machine is idle."""
+        loop = asyncio.get_running_loop()
+        for widget, compute, picture in self.explanations(x):
+            computed = loop.run_in_executor(self.worker, self.unless_stale, generation, compute)
+            await asyncio.wait([computed])
+            if not self.show_computed(generation, widget, picture, computed):
+                return
+
+    def unless_stale(self, generation, compute):
+        """compute(), in the worker; None, and nothing computed, once a newer stroke or reading has begun."""
+        return compute() if generation == self.generation else None
+
+    @guarded
+    def show_computed(self, generation, widget, picture, computed):
+        """Show the picture of what was computed (a done future) unless a newer stroke or reading has begun; True if
+        shown."""
+        value = computed.result()
+        if value is None or generation != self.generation:
+            return False
+        widget.value = picture(value)
+        return True
 
 
 def paint(canvas, width, points):
@@ -456,14 +508,11 @@ def pen_width(width):
     return min(max(width, PEN_RANGE[0]), PEN_RANGE[1])
 
 
-def later(callback, *args):
-    """Call callback(*args) on the kernel's event loop once the messages already received are handled (a stroke
-    begun meanwhile then makes it stale); at once where no event loop runs (tests, scripts)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return callback(*args)
-    loop.call_soon(callback, *args)
+def lowest_priority():
+    """Give the calling thread the lowest priority (niceness 19; on Linux niceness is per thread): it runs when no
+    other thread on the machine wants the CPU."""
+    if sys.platform == "linux":
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 def visible(widget, shown):
