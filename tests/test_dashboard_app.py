@@ -1,10 +1,8 @@
 """The dashboard's logic without a browser: events go straight to the app object."""
 
 import io
-import os
 import subprocess
 import sys
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,13 +12,13 @@ from drawings import drawing
 from PIL import Image
 from strokes import strokes
 
-from digitlib.apps import dashboard_view as view
 from digitlib.apps.dashboard import (
     HEIGHT,
     KEPT_SIDE,
     MAX_STROKE_POINTS,
     MAX_STROKES,
     PEN_RANGE,
+    REST_S,
     WIDTH,
     DigitDashboard,
     dashboard,
@@ -307,58 +305,37 @@ def test_a_stroke_begun_before_the_explanation_runs_makes_it_stale(app):
     assert app.features.value == "" and hidden(app.features_panel)
 
 
-def wait_for_pictures(app):
-    """Wait (on the running event loop, 10 s at most) until the feature maps are shown."""
-    import asyncio
-
-    async def waiting():
-        for _ in range(100):
-            if app.features.value:
-                return
-            await asyncio.sleep(0.1)
-
-    return waiting()
-
-
-def test_the_explanation_follows_the_reading_on_the_event_loop(app):
-    """In a kernel, the digit is shown first and the pictures after it, made by a thread of the lowest priority."""
+def test_the_explanation_follows_the_reading_once_the_pen_has_rested(app):
+    """In a kernel, the digit is shown at once and the pictures REST_S later."""
     import asyncio
 
     async def stroke_then_wait():
         draw(app, strokes(1))
         shown_first = app.digit.value, app.features.value
-        await wait_for_pictures(app)
-        return shown_first, app.features.value
+        await asyncio.sleep(REST_S / 2)
+        halfway = app.features.value
+        await asyncio.sleep(REST_S)
+        return shown_first, halfway, app.features.value
 
-    (digit, features_before), features_after = asyncio.run(stroke_then_wait())
-    assert digit == "1" and features_before == "" and features_after.count("<img") == FAST_CONVS
-    niceness = app.worker.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())).result()
-    assert niceness == 19 or sys.platform != "linux"
+    (digit, features_before), halfway, features_after = asyncio.run(stroke_then_wait())
+    assert digit == "1" and features_before == halfway == "" and features_after.count("<img") == FAST_CONVS
 
 
-def test_work_queued_for_a_reading_that_a_newer_stroke_made_stale_is_skipped(app, monkeypatch):
-    """In a kernel, the occlusion map of a reading is not computed once a newer stroke has begun, even when it was
-    queued before the stroke (the worker busy, as on a loaded server)."""
+def test_a_digit_of_several_strokes_drawn_without_rest_is_explained_once(app, monkeypatch):
     import asyncio
 
-    gate, occluded = threading.Event(), []
-    seen_png, occlusion = view.seen_png, app.predictor.occlusion
-    monkeypatch.setattr(view, "seen_png", lambda x: app.worker.submit(gate.wait) and seen_png(x))  # the worker held
+    occluded = []
+    occlusion = app.predictor.occlusion
     monkeypatch.setattr(app.predictor, "occlusion", lambda x: occluded.append(x) or occlusion(x))
 
-    async def two_readings():
-        draw(app, strokes(1))
-        for _ in range(100):
-            if app.seen.value:  # the occlusion map of the 1 is queued behind the gate
-                break
-            await asyncio.sleep(0.1)
-        draw(app, strokes(7))
-        gate.set()
-        await wait_for_pictures(app)
-        await asyncio.sleep(0.5)  # the work of the older readings would be done now
+    async def strokes_then_rest():
+        for points in strokes(4):  # two strokes, the second begun before the pen rested after the first
+            draw(app, [points])
+            await asyncio.sleep(REST_S / 3)
+        await asyncio.sleep(REST_S * 2)
 
-    asyncio.run(two_readings())
-    assert len(occluded) == 1 and np.array_equal(occluded[0], app.reading.x) and app.digit.value == "7"
+    asyncio.run(strokes_then_rest())
+    assert len(strokes(4)) == 2 and len(occluded) == 1 and np.array_equal(occluded[0], app.reading.x)
 
 
 def test_a_correction_saves_the_drawing_with_the_label_chosen_and_says_so(app):

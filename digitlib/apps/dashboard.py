@@ -4,9 +4,8 @@
 it shows is computed by digitlib.apps.dashboard_view.
 The page draws a stroke as it comes and the kernel paints it on the canvas when it ends; the reading happens then,
 once, from a clean rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The
-digit is shown first; the pictures that explain it follow, unless a newer stroke has made them stale. In a kernel they
-are made by a thread of the lowest priority (explain_later), so that on a shared server every visitor's reading gets
-the CPU before any visitor's pictures.
+digit is shown first; the pictures that explain it follow once the pen has rested REST_S, unless a newer stroke has
+made them stale: they cost several times the reading's CPU, and on a server a class shares, readings then come first.
 The pointer is watched by a pad laid over the canvas (digitlib.apps.pad), not by the canvas itself (ipycanvas sends
 every move, hovering included, 60 a second or more, a message each): the page sends a stroke's points in batches 250 ms
 apart (digitlib.apps.pad.MOVE_MS), every point kept, which is what lets one server keep up with a classroom drawing at
@@ -22,11 +21,8 @@ import asyncio
 import functools
 import html
 import math
-import os
 import sys
-import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import ipywidgets as widgets
@@ -49,6 +45,11 @@ from digitlib.reading.strokes import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN
 # of the picture is still 4 times larger than the 20 pixels it is shrunk to; a 7000 x 7000 photo (196 MB as RGBA)
 # is kept as 5 MB.
 KEPT_SIDE = 1120
+
+# The pictures that explain a reading wait until the pen has rested this long, and a stroke begun sooner makes them
+# stale: a digit of several strokes is explained once, and on a server a class shares, the pictures (several times a
+# reading's CPU) do not hold up the readings of those still drawing
+REST_S = 0.3
 
 # The look, in a file of its own: the layout reflows from a phone to a wide screen
 STYLE = f"<style>{(Path(__file__).parent / 'dashboard.css').read_text()}</style>"
@@ -132,7 +133,6 @@ class DigitDashboard:
         self.reading = None  # the Prediction of a single digit shown, which a correction saves; else None
         self.saved = None  # (drawing, sample id) of the last correction saved: a second choice relabels it
         self.saves = corrections.RateLimit()  # new samples this visitor saves
-        self.worker = None  # the thread that makes the pictures explaining a reading, once a kernel's loop needs one
         self.build_drawing(model)
         self.build_reading()
         self.widget = self.layout()
@@ -417,7 +417,7 @@ class DigitDashboard:
 
     def display(self, shown):
         """Copy a view.Shown into the widgets: the digit, status and bars at once, the pictures that explain it
-        after (explain_later). What has nothing to show is hidden."""
+        once the pen has rested (explain). What has nothing to show is hidden."""
         self.generation += 1
         self.digit.value = html.escape(shown.digit)
         self.digit.style.font_size = f"{shown.digit_px}px"
@@ -428,64 +428,21 @@ class DigitDashboard:
         if shown.x is None:
             self.features.value = ""
         else:
-            self.explain_later(self.generation, shown.x)
-
-    def explanations(self, x):
-        """[(widget, compute, picture)] for the pictures that explain the reading of x: what the network saw, what
-        decided it, its feature maps. compute() runs the network; picture(computed) is the widget's value."""
-        predictor = self.predictor  # the model that read x, even if another is chosen meanwhile
-        return [
-            (self.seen, lambda: x, view.seen_png),
-            (self.heat, lambda: predictor.occlusion(x), lambda heat: view.heat_png(x, heat)),
-            (self.features, lambda: predictor.feature_maps(x), lambda maps: view.features_html(predictor.name, maps)),
-        ]
+            later(REST_S, self.explain, self.generation, shown.x)
 
     @guarded
     def explain(self, generation, x):
-        """Show the pictures that explain the reading numbered generation, at once; each step is skipped once a
-        newer stroke or reading has begun."""
-        for widget, compute, picture in self.explanations(x):
+        """Show what the network saw for the reading numbered generation, what decided it and its feature maps;
+        each step is skipped once a newer stroke or reading has begun."""
+        steps = [
+            (self.seen, lambda: view.seen_png(x)),
+            (self.heat, lambda: view.heat_png(x, self.predictor.occlusion(x))),
+            (self.features, lambda: view.features_html(self.predictor.name, self.predictor.feature_maps(x))),
+        ]
+        for widget, make in steps:
             if generation != self.generation:
                 return
-            widget.value = picture(compute())
-
-    def explain_later(self, generation, x):
-        """Explain the reading numbered generation: in a kernel, the network runs in this dashboard's thread of the
-        lowest priority while the kernel's event loop handles the next stroke (the occlusion map takes several times
-        the reading's CPU, and 30 kernels share a server's cores); at once where no event loop runs (tests,
-        scripts)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return self.explain(generation, x)
-        if self.worker is None:
-            self.worker = ThreadPoolExecutor(1, "explain", initializer=lowest_priority)
-        asyncio.ensure_future(self.explain_in_background(generation, x))
-
-    async def explain_in_background(self, generation, x):
-        """The network runs in the worker, where ONNX Runtime lets Python's other threads run; the pictures are drawn
-        on the event loop: a thread of the lowest priority holding Python's lock (drawing a PNG) when the machine is
-        busy would hold up the kernel until the machine is idle."""
-        loop = asyncio.get_running_loop()
-        for widget, compute, picture in self.explanations(x):
-            computed = loop.run_in_executor(self.worker, self.unless_stale, generation, compute)
-            await asyncio.wait([computed])
-            if not self.show_computed(generation, widget, picture, computed):
-                return
-
-    def unless_stale(self, generation, compute):
-        """compute(), in the worker; None, and nothing computed, once a newer stroke or reading has begun."""
-        return compute() if generation == self.generation else None
-
-    @guarded
-    def show_computed(self, generation, widget, picture, computed):
-        """Show the picture of what was computed (a done future) unless a newer stroke or reading has begun; True if
-        shown."""
-        value = computed.result()
-        if value is None or generation != self.generation:
-            return False
-        widget.value = picture(value)
-        return True
+            widget.value = make()
 
 
 def paint(canvas, width, points):
@@ -508,11 +465,14 @@ def pen_width(width):
     return min(max(width, PEN_RANGE[0]), PEN_RANGE[1])
 
 
-def lowest_priority():
-    """Give the calling thread the lowest priority (niceness 19; on Linux niceness is per thread): it runs when no
-    other thread on the machine wants the CPU."""
-    if sys.platform == "linux":
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+def later(seconds, callback, *args):
+    """Call callback(*args) on the kernel's event loop after `seconds` (a stroke begun meanwhile then makes it stale);
+    at once where no event loop runs (tests, scripts)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return callback(*args)
+    loop.call_later(seconds, callback, *args)
 
 
 def visible(widget, shown):
