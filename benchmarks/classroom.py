@@ -4,8 +4,10 @@ Voila serves notebooks/06_dashboard.ipynb on a loopback port. The visitors are e
 
 - light (the default): each speaks the page's own protocol to the server, as the page's scripts do, without
   rendering anything: it loads the page, opens the kernel's websocket, asks for the widgets' state, then sends the
-  canvas's mouse events for each stroke and waits for the probabilities to change. This is the server's side of a
-  classroom, whose browsers run on the pupils' own devices; or
+  canvas's mouse events for each stroke and waits for the probabilities to change, then looks at the reading for
+  --look seconds (2 by default: a pupil reads the digit and the pictures that explain it, which the dashboard makes
+  once the pen has rested) before the next digit. This is the server's side of a classroom, whose browsers run on
+  the pupils' own devices; or
 - Chromium (--chromium): N headless pages (Playwright) on the same cores as the server and its kernels, so the
   figures are an upper bound: 8 browsers take most of a 2-core machine.
 
@@ -14,10 +16,11 @@ to an interactive canvas (light: page loaded, widgets' state received; Chromium:
 each release of the mouse to the new probabilities (p50, p95), whether every reading was right, each kernel's memory
 of its own (USS), and the load average; and the CPU seconds the run took in the server, in the kernels that were warm
 when it began and in this process (the light pages, or Playwright's side of the Chromium ones), with the light pages'
-pointer moves sent and messages received.
+pointer moves sent and messages received, and how many readings' pictures came while the visitor looked, how long
+after the reading.
 
-    .venv/bin/python benchmarks/classroom.py [--visitors 8] [--digits 3] [--pool 2] [--fill-delay 0] [--max-kernels 40]
-        [--chromium]
+    .venv/bin/python benchmarks/classroom.py [--visitors 8] [--digits 3] [--look 2] [--pool 2] [--fill-delay 0]
+        [--max-kernels 40] [--chromium]
 
 A class of 30 as docs/dashboard.md tells a teacher to serve it: --visitors 30 --pool 30 --fill-delay 20
 --max-kernels 32.
@@ -66,18 +69,28 @@ CLEARED = (
 )
 
 
-async def light_visitor(url, digits, start):
+async def light_visitor(url, digits, start, look):
     """One visitor, light (tests/browser/pages.py): load the page, connect, get the widgets, then draw each digit
-    (clearing in between); returns (seconds to interactive, [(digit, shown, ms release to new probabilities)])."""
+    (clearing in between), looking at each reading for `look` seconds; returns (seconds to interactive, [(digit,
+    shown, ms release to new probabilities)], the page, [ms from each reading to its pictures, None if they did not
+    come while the visitor looked])."""
     page = await open_page(url)
     interactive = time.monotonic() - start
-    readings = []
+    readings, pictures = [], []
     for digit in digits:
         await click(page, "digit-clear", "digit-status", "Draw a digit")
         latency = await draw(page, strokes(digit, jitter=0.01, seed=digit))
         readings.append((digit, page.states[page.find("digit-prediction")]["value"], latency))
+        if look:
+            read, shown = time.monotonic(), page.next_change(page.find("digit-features"))
+            try:
+                await asyncio.wait_for(shown, look)
+                pictures.append((time.monotonic() - read) * 1000)
+            except TimeoutError:
+                pictures.append(None)
+            await asyncio.sleep(max(0.0, look - (time.monotonic() - read)))
     page.ws.close()
-    return interactive, readings, page
+    return interactive, readings, page, pictures
 
 
 async def visitor(browser, url, digits, start):
@@ -110,7 +123,7 @@ async def visitor(browser, url, digits, start):
     return page, interactive, readings
 
 
-async def chromium_visitors(url, visitors, digits_each, start, server):
+async def chromium_visitors(url, visitors, digits_each, start, server, look):
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -126,12 +139,24 @@ async def chromium_visitors(url, visitors, digits_each, start, server):
     return [(interactive, readings) for _, interactive, readings in done], uss, {}
 
 
-async def light_visitors(url, visitors, digits_each, start, server):
+async def light_visitors(url, visitors, digits_each, start, server, look):
     done = await asyncio.gather(
-        *(light_visitor(url, [(i + k) % 10 for k in range(digits_each)], start) for i in range(visitors))
+        *(light_visitor(url, [(i + k) % 10 for k in range(digits_each)], start, look) for i in range(visitors))
     )
-    counts = {"moves_sent": sum(p.moves for *_, p in done), "messages_received": sum(p.received for *_, p in done)}
-    return [(interactive, readings) for interactive, readings, _ in done], kernel_uss(server), counts
+    counts = {
+        "moves_sent": sum(p.moves for _, _, p, _ in done),
+        "messages_received": sum(p.received for _, _, p, _ in done),
+    }
+    if look:
+        waits = [ms for *_, pictures in done for ms in pictures]
+        shown = [ms for ms in waits if ms is not None]
+        counts["pictures_shown"] = f"{len(shown)} of {len(waits)} while the visitor looked"
+        if shown:
+            counts["reading_to_pictures_ms"] = {
+                "p50": round(statistics.median(shown)),
+                "p95": round(float(np.percentile(shown, 95))),
+            }
+    return [(interactive, readings) for interactive, readings, _, _ in done], kernel_uss(server), counts
 
 
 def kernel_uss(server):
@@ -147,13 +172,13 @@ def cpu_seconds(process):
     return times.user + times.system
 
 
-async def classroom(url, server, visitors, digits_each, chromium):
+async def classroom(url, server, visitors, digits_each, chromium, look):
     watched = {"server": [psutil.Process(server.pid)], "kernels": kernels(server)}  # the pool's kernels, warm
     cpu_before = {name: [cpu_seconds(p) for p in processes] for name, processes in watched.items()}
     client_before = time.process_time()
     start = time.monotonic()
     run = chromium_visitors if chromium else light_visitors
-    done, uss, counts = await run(url, visitors, digits_each, start, server)
+    done, uss, counts = await run(url, visitors, digits_each, start, server, look)
     cpu = {
         name: round(sum(cpu_seconds(p) - b for p, b in zip(processes, cpu_before[name])), 2)
         for name, processes in watched.items()
@@ -198,11 +223,18 @@ def main():
         default=KERNEL_CEILING,
         help=f"the kernel ceiling, at most {KERNEL_CEILING} (default)",
     )
+    parser.add_argument(
+        "--look",
+        type=float,
+        default=2,
+        help="seconds a light visitor looks at each reading (and its pictures) before the next digit (default: 2)",
+    )
     parser.add_argument("--chromium", action="store_true", help="visitors are headless Chromium pages on this machine")
     parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole run (default: 300)")
     args = parser.parse_args()
     most = MAX_CHROMIUM if args.chromium else MAX_VISITORS
     visitors, digits = min(max(args.visitors, 1), most), min(max(args.digits, 1), 10)
+    look = 0 if args.chromium else min(max(args.look, 0), 10)
     ceiling = min(max(args.max_kernels, 1), KERNEL_CEILING)
     with tempfile.TemporaryDirectory() as tmp:
         options = [
@@ -214,9 +246,9 @@ def main():
         with serve_dashboard(Path(tmp) / "voila.log", *options) as server:
             warm = round(time.monotonic() - started, 1)  # the server started and its pool's kernels idle
             before = [round(x, 2) for x in os.getloadavg()]
-            run = classroom(server.url, server, visitors, digits, args.chromium)
+            run = classroom(server.url, server, visitors, digits, args.chromium, look)
             figures = asyncio.run(asyncio.wait_for(run, args.timeout))
-    settings = {"pool": args.pool, "fill_delay": args.fill_delay, "max_kernels": ceiling}
+    settings = {"pool": args.pool, "fill_delay": args.fill_delay, "max_kernels": ceiling, "look_s": look}
     figures = {**settings, "seconds_to_warm_pool": warm, "load_average_before": before, **figures}
     print(json.dumps(figures, indent=2))
     artifacts = ROOT / "tests" / "artifacts"

@@ -18,6 +18,7 @@ from digitlib.apps.dashboard import (
     MAX_STROKE_POINTS,
     MAX_STROKES,
     PEN_RANGE,
+    REST_S,
     WIDTH,
     DigitDashboard,
     dashboard,
@@ -304,18 +305,37 @@ def test_a_stroke_begun_before_the_explanation_runs_makes_it_stale(app):
     assert app.features.value == "" and hidden(app.features_panel)
 
 
-def test_the_explanation_follows_the_reading_on_the_event_loop(app):
-    """In a kernel, the digit is shown first and the pictures once the waiting events are handled."""
+def test_the_explanation_follows_the_reading_once_the_pen_has_rested(app):
+    """In a kernel, the digit is shown at once and the pictures REST_S later."""
     import asyncio
 
     async def stroke_then_wait():
         draw(app, strokes(1))
         shown_first = app.digit.value, app.features.value
-        await asyncio.sleep(0)
-        return shown_first, app.features.value
+        await asyncio.sleep(REST_S / 2)
+        halfway = app.features.value
+        await asyncio.sleep(REST_S)
+        return shown_first, halfway, app.features.value
 
-    (digit, features_before), features_after = asyncio.run(stroke_then_wait())
-    assert digit == "1" and features_before == "" and features_after.count("<img") == FAST_CONVS
+    (digit, features_before), halfway, features_after = asyncio.run(stroke_then_wait())
+    assert digit == "1" and features_before == halfway == "" and features_after.count("<img") == FAST_CONVS
+
+
+def test_a_digit_of_several_strokes_drawn_without_rest_is_explained_once(app, monkeypatch):
+    import asyncio
+
+    occluded = []
+    occlusion = app.predictor.occlusion
+    monkeypatch.setattr(app.predictor, "occlusion", lambda x: occluded.append(x) or occlusion(x))
+
+    async def strokes_then_rest():
+        for points in strokes(4):  # two strokes, the second begun before the pen rested after the first
+            draw(app, [points])
+            await asyncio.sleep(REST_S / 3)
+        await asyncio.sleep(REST_S * 2)
+
+    asyncio.run(strokes_then_rest())
+    assert len(strokes(4)) == 2 and len(occluded) == 1 and np.array_equal(occluded[0], app.reading.x)
 
 
 def test_a_correction_saves_the_drawing_with_the_label_chosen_and_says_so(app):

@@ -4,7 +4,8 @@
 it shows is computed by digitlib.apps.dashboard_view.
 The page draws a stroke as it comes and the kernel paints it on the canvas when it ends; the reading happens then,
 once, from a clean rendering of the strokes kept in the kernel, so the canvas never has to send its pixels back. The
-digit is shown first; the pictures that explain it follow, unless a newer stroke has made them stale.
+digit is shown first; the pictures that explain it follow once the pen has rested REST_S, unless a newer stroke has
+made them stale: they cost several times the reading's CPU, and on a server a class shares, readings then come first.
 The pointer is watched by a pad laid over the canvas (digitlib.apps.pad), not by the canvas itself (ipycanvas sends
 every move, hovering included, 60 a second or more, a message each): the page sends a stroke's points in batches 250 ms
 apart (digitlib.apps.pad.MOVE_MS), every point kept, which is what lets one server keep up with a classroom drawing at
@@ -44,6 +45,11 @@ from digitlib.reading.strokes import HEIGHT, MAX_STROKE_POINTS, MAX_STROKES, PEN
 # of the picture is still 4 times larger than the 20 pixels it is shrunk to; a 7000 x 7000 photo (196 MB as RGBA)
 # is kept as 5 MB.
 KEPT_SIDE = 1120
+
+# The pictures that explain a reading wait until the pen has rested this long, and a stroke begun sooner makes them
+# stale: a digit of several strokes is explained once, and on a server a class shares, the pictures (several times a
+# reading's CPU) do not hold up the readings of those still drawing
+REST_S = 0.3
 
 # The look, in a file of its own: the layout reflows from a phone to a wide screen
 STYLE = f"<style>{(Path(__file__).parent / 'dashboard.css').read_text()}</style>"
@@ -115,6 +121,7 @@ class DigitDashboard:
         if model not in self.folders:
             raise DigitlibError(f"unknown model {model!r}; choose from {', '.join(self.folders)}")
         self.predictor = OnnxPredictor(model, self.folders[model])
+        self.predictor.warm_up()  # in a server's pool of kernels, before any visitor comes
         self.corrections_dir = corrections_dir
         self.saving = corrections.enabled() if saving is None else saving
         self.generation = 0  # counts readings and strokes begun: explaining an older reading is stale work
@@ -200,6 +207,11 @@ class DigitDashboard:
         self.heat_panel = panel(*view.HEAT, self.heat)
         self.crops_panel = panel(*view.DIGITS, self.crops)
         self.features_panel = panel(*view.FEATURES, self.features)
+        # the digit, its bars and the pictures explaining it come and go together (view.Shown): one layout, so that
+        # showing or hiding them is one message to the page rather than five
+        shared = self.digit.layout
+        for widget in (self.probabilities, self.seen_panel, self.heat_panel, self.features_panel):
+            widget.layout = shared
         app = widgets.VBox(
             [
                 widgets.HTML(STYLE),
@@ -405,21 +417,18 @@ class DigitDashboard:
 
     def display(self, shown):
         """Copy a view.Shown into the widgets: the digit, status and bars at once, the pictures that explain it
-        once the events already waiting have been handled. A panel with nothing to show is hidden."""
+        once the pen has rested (explain). What has nothing to show is hidden."""
         self.generation += 1
         self.digit.value = html.escape(shown.digit)
         self.digit.style.font_size = f"{shown.digit_px}px"
         self.bars.value, self.crops.value = shown.bars, shown.crops
         self.say(shown.status)
-        visible(self.digit, shown.digit)
-        visible(self.probabilities, shown.bars)
+        visible(self.digit, shown.digit)  # the bars and pictures too: they share its layout
         visible(self.crops_panel, shown.crops)
-        for panel_ in (self.seen_panel, self.heat_panel, self.features_panel):
-            visible(panel_, shown.x is not None)
         if shown.x is None:
             self.features.value = ""
         else:
-            later(self.explain, self.generation, shown.x)
+            later(REST_S, self.explain, self.generation, shown.x)
 
     @guarded
     def explain(self, generation, x):
@@ -456,14 +465,14 @@ def pen_width(width):
     return min(max(width, PEN_RANGE[0]), PEN_RANGE[1])
 
 
-def later(callback, *args):
-    """Call callback(*args) on the kernel's event loop once the messages already received are handled (a stroke
-    begun meanwhile then makes it stale); at once where no event loop runs (tests, scripts)."""
+def later(seconds, callback, *args):
+    """Call callback(*args) on the kernel's event loop after `seconds` (a stroke begun meanwhile then makes it stale);
+    at once where no event loop runs (tests, scripts)."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return callback(*args)
-    loop.call_soon(callback, *args)
+    loop.call_later(seconds, callback, *args)
 
 
 def visible(widget, shown):

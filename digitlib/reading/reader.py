@@ -6,11 +6,14 @@ digitlib.reading.sequence) and the rejection of what is not a digit (digitlib.re
 model) are here, once, and need no torch.
 """
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from digitlib.constants import WEIGHTS_DIR
+from digitlib.constants import IMAGE_SIZE, WEIGHTS_DIR
+from digitlib.errors import DigitlibError
+from digitlib.reading import sequence
 from digitlib.reading.preprocess import number_parts, to_mnist_input
 from digitlib.reading.rejection import NO_DIGIT, NOT_A_DIGIT, folder_for, rejector
 
@@ -56,6 +59,16 @@ class Reader:
     def rejects(self, xs):
         """Whether each input xs [N, 1, 28, 28] is not a digit: bool [N] (digitlib.reading.rejection)."""
         return rejector(folder_for(self.weights_dir)).rejects(xs)
+
+    def warm_up(self):
+        """Load and run once what readings use (the model, the rejector, the sequence reader), which would otherwise
+        make the first reading several times slower than the next: a dashboard's kernel does it while it waits for a
+        visitor. What is missing is said when a reading needs it."""
+        x = np.zeros((1, 1, IMAGE_SIZE, IMAGE_SIZE), np.float32)
+        strip = np.zeros((sequence.HEIGHT, sequence.MULTIPLE), np.float32)
+        for run in (lambda: self.probs(x), lambda: self.rejects(x), lambda: sequence.step_probs(strip)):
+            with contextlib.suppress(DigitlibError):
+                run()
 
     def predict(self, image):
         """Prediction for one image (path, bytes, array or PIL image); DigitlibError if it is unreadable."""

@@ -15,28 +15,26 @@ f32, f64 = np.float32, np.float64
 UNROLL = 4  # torch's x86 builds sum a pixel's taps 4 at a time, fusing the multiply-adds left over (see taps_sum)
 
 
-@functools.lru_cache(maxsize=4096)  # a few kB each; a server meets every picture size, and a miss costs ~1 ms
+@functools.lru_cache(maxsize=4096)  # a few kB each; a server meets every picture size
 def weights(in_size, out_size):
     """(first input index [out], number of taps [out], weights [out, taps] float32) for one axis, as torch's
-    _compute_weights_aa computes them: the triangle filter's arithmetic in float32 with torch's casts."""
+    _compute_weights_aa computes them: the triangle filter's arithmetic in float32 with torch's casts, for every
+    output pixel at once (the drawing's size changes with every stroke, so this runs once per reading)."""
     scale = f32(in_size) / f32(out_size)
     support = scale if scale >= 1.0 else f32(1.0)  # the filter widens when shrinking
     invscale = f32(1.0 / f64(scale)) if scale >= 1.0 else f32(1.0)
     taps = int(np.ceil(support)) * 2 + 1
-    starts, sizes = np.zeros(out_size, np.int64), np.zeros(out_size, np.int64)
-    w = np.zeros((out_size, taps), np.float32)
-    for i in range(out_size):
-        centre = f32(f64(scale) * (i + 0.5))
-        start = max(int(f64(f32(centre - support)) + 0.5), 0)
-        size = min(int(f64(f32(centre + support)) + 0.5), in_size) - start
-        total = f32(0.0)
-        for j in range(size):
-            x = f32(abs((f64(f32(f32(j + start) - centre)) + 0.5) * f64(invscale)))
-            w[i, j] = f32(1.0 - f64(x)) if x < 1.0 else f32(0.0)
-            total = f32(total + w[i, j])
-        if total != 0:
-            w[i, :size] /= total
-        starts[i], sizes[i] = start, size
+    centre = (f64(scale) * (np.arange(out_size) + 0.5)).astype(f32)
+    starts = np.maximum(((centre - support).astype(f64) + 0.5).astype(np.int64), 0)  # int(): toward zero
+    sizes = np.minimum(((centre + support).astype(f64) + 0.5).astype(np.int64), in_size) - starts
+    j = np.arange(taps)
+    x = np.abs((((j + starts[:, None]).astype(f32) - centre[:, None]).astype(f64) + 0.5) * f64(invscale)).astype(f32)
+    w = np.where((x < 1.0) & (j < sizes[:, None]), (1.0 - x.astype(f64)).astype(f32), f32(0.0))
+    total = np.zeros(out_size, np.float32)
+    for k in range(taps):  # summed in order, in float32
+        total += w[:, k]
+    nonzero = total != 0
+    w[nonzero] /= total[nonzero, None]
     return starts, sizes, w
 
 
