@@ -52,7 +52,7 @@ def main():
                     right += number_read(reader, image) == number
                     total += 1
             print(f"{'touching' if touching else 'apart'}, {group}: {right} of {total} read right", flush=True)
-    for source in SOURCES + HELD_OUT_SOURCES[:1]:
+    for source in (*SOURCES, "held-out fonts"):
         singles = synth.numbers(args.singles, seed=5, mnist=mnist, digits=(1, 1), sources=(source,))
         as_digit = sum(str(reader.predict(image).digit) == label for image, label in singles)
         as_number = sum(number_read(reader, image) == label for image, label in singles)

@@ -426,10 +426,10 @@ def read_piece(ink, mask, height, check_time, one_digit=None):
         raise too_many(f"over {MAX_DIGITS}")
     check_time()
     read = sequence.read_strip(strip_ink(ink, mask))
-    maybe_one = len(read) <= 1 or (right - left <= WIDE_DIGIT * height and one_digit is not None)
-    whole = to_mnist(ink, mask) if maybe_one else None  # (only where it may be needed: a 5-digit piece saves 1 ms)
-    if len(read) <= 1 or (maybe_one and one_digit(whole)):
-        return [Part(whole, None, (left + right) / 2)]
+    if len(read) <= 1 or (right - left <= WIDE_DIGIT * height and one_digit is not None):
+        whole = to_mnist(ink, mask)  # (only where it may be needed: a 5-digit piece saves 1 ms)
+        if len(read) <= 1 or one_digit(whole):
+            return [Part(whole, None, (left + right) / 2)]
     centres = [left + r.column * (right - left) for r in read]
     edges = [0, *[(a + b) / 2 for a, b in zip(centres, centres[1:])], mask.shape[1]]
     column = np.arange(mask.shape[1])[None]
