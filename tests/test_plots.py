@@ -41,7 +41,8 @@ def test_image_figures(data):
     assert titled(plots.digit_grid(x[:12], titles=[str(int(d)) for d in y[:12]], title="grid"))
     assert titled(plots.samples_per_class(x, y, per_class=3))
     assert titled(plots.class_means(x[:10, 0], x[:10, 0]))
-    assert titled(plots.misclassified(x, y, probs, n=5))
+    assert titled(plots.misclassified(x, y, np.eye(10)[(y + 1) % 10], n=5))  # every answer wrong: five shown
+    assert titled(plots.misclassified(x, y, np.eye(10)[y], n=5))  # no mistakes: an empty grid, titled
     assert titled(plots.filters(explain.first_filters(model)))
     assert titled(plots.feature_maps(x[0], explain.feature_maps(model, x[0])))
     assert titled(plots.overlays(x[:3], [explain.saliency(model, i) for i in x[:3]], ["a", "b", "c"], "saliency"))

@@ -7,7 +7,7 @@ import torch
 from digitlib.errors import DigitlibError
 from digitlib.models.weights import load
 from digitlib.models.zoo import variant
-from digitlib.training.sweeps import SWEEPS, earlier_run, load_sweep, run_sweep
+from digitlib.training.sweeps import AUGMENTED, SWEEPS, earlier_run, load_sweep, run_sweep
 from digitlib.training.train import train_variant
 
 
@@ -40,14 +40,15 @@ def test_missing_or_unknown_sweeps_say_how_to_make_them(tmp_path):
 
 def test_a_trial_that_is_a_shipped_variants_exact_run_reuses_it(tmp_path):
     none = next(t for t in SWEEPS["augment"]() if t.same_as)
-    assert none.same_as == "cnn2" and none.recipe == variant("cnn2").recipe and none.args == variant("cnn2").args
-    train_variant("cnn2", out=tmp_path, limit=256, max_batches=2, progress=False)
+    assert none.same_as == AUGMENTED
+    assert none.recipe == variant(AUGMENTED).recipe and none.args == variant(AUGMENTED).args
+    train_variant(AUGMENTED, out=tmp_path, limit=256, max_batches=2, progress=False)
     assert earlier_run(none, none.recipe, 0, tmp_path) is None  # a smoke run is never reused
-    meta_path = tmp_path / "cnn2.json"
+    meta_path = tmp_path / f"{AUGMENTED}.json"
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**meta, "smoke": False}))  # as a full run would have written it
     model, history = earlier_run(none, none.recipe, 0, tmp_path)
-    shipped = load("cnn2", tmp_path)
+    shipped = load(AUGMENTED, tmp_path)
     assert history == meta["history"] and all(
         torch.equal(a, b) for a, b in zip(model.state_dict().values(), shipped.state_dict().values())
     )

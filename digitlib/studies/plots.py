@@ -21,7 +21,7 @@ def _images(x):
 def digit_grid(x, titles=None, ncols=10, title=None, size=1.2):
     """Images x [N, 1, 28, 28] in a grid, white ink on black as the network sees them, each with an optional title."""
     x = _images(x)
-    nrows = -(-len(x) // ncols)
+    nrows = max(1, -(-len(x) // ncols))  # one empty row for no images (a model with no mistakes to show)
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * (1.3 if titles else 1)), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
