@@ -24,7 +24,7 @@ from torch import nn
 
 from digitlib.constants import MNIST_MEAN, MNIST_STD
 from digitlib.data.mnist import load_mnist
-from digitlib.training.device import pick_device
+from digitlib.training.device import cpu_name, pick_device
 from digitlib.training.train import train_variant
 
 
@@ -101,7 +101,11 @@ def compare(seeds, max_batches=None, limit=None, device="cpu"):
     """Train fast and the peer in turn for each seed; print each run, the medians and the ratio; return the medians."""
     device = pick_device(device)
     runs = {"fast": [], "peer": []}
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} threads"
+    where = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"{torch.get_num_threads()} threads of {cpu_name()}"
+    )
     print(f"torch {torch.__version__}, {where}, load average {load()}", flush=True)
     recipes = [("fast", train_fast), ("peer", train_peer)]
     if device.type == "cuda":

@@ -17,6 +17,7 @@ import nbformat
 from nbclient import NotebookClient
 
 from digitlib.constants import ROOT, WEIGHTS_DIR
+from digitlib.training.device import cpu_name
 
 NOTEBOOK = ROOT / "notebooks" / "03_train_cnn.ipynb"
 
@@ -24,7 +25,7 @@ if __name__ == "__main__":
     nb = nbformat.read(NOTEBOOK, as_version=4)
     setup = next(c for c in nb.cells if "TRAIN = False" in c.source)
     setup.source = setup.source.replace("TRAIN = False", "TRAIN = True", 1)
-    print(f"load average {' '.join(f'{n:.2f}' for n in os.getloadavg())}", flush=True)
+    print(f"{cpu_name()}, load average {' '.join(f'{n:.2f}' for n in os.getloadavg())}", flush=True)
     start = time.perf_counter()
     NotebookClient(nb, timeout=None, resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
     wall = time.perf_counter() - start

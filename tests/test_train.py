@@ -9,7 +9,7 @@ from digitlib.errors import DigitlibError
 from digitlib.models import weights
 from digitlib.models.zoo import VARIANTS, Augment, build
 from digitlib.training import train
-from digitlib.training.device import PRECISIONS, cpu_flags, pick_precision
+from digitlib.training.device import PRECISIONS, cpu_flags, cpu_name, pick_precision
 from digitlib.training.train import fit
 
 
@@ -202,11 +202,15 @@ def test_auto_precision_is_one_the_device_has_and_a_forced_one_is_kept():
         pick_precision("cpu", "fp8")
 
 
-def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+def test_cpu_flags_and_name_are_read_from_cpuinfo(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_tile\n\nprocessor\t: 1\n")
     assert cpu_flags(str(cpuinfo)) == {"fpu", "avx512f", "avx512_bf16", "amx_tile"}
     assert cpu_flags(str(tmp_path / "absent")) == frozenset()
+    xeon = tmp_path / "xeon"  # another file: cpu_flags remembers what it read
+    xeon.write_text("model name\t: Intel(R) Xeon(R)\nflags\t\t: fpu amx_bf16 avx512_bf16\n")
+    assert cpu_name(str(xeon)) == "Intel(R) Xeon(R) (amx_bf16, avx512_bf16)"
+    assert cpu_name(str(tmp_path / "absent")) == "unknown CPU (no native bf16)"
 
 
 def test_training_records_the_precision_it_used(tmp_path):

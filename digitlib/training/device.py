@@ -43,6 +43,16 @@ def cpu_flags(cpuinfo="/proc/cpuinfo"):
     return frozenset(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
 
 
+def cpu_name(cpuinfo="/proc/cpuinfo"):
+    """The CPU's model name and the bfloat16 units it has, for benchmark reports: "AMD EPYC (avx512_bf16)"."""
+    try:
+        lines = Path(cpuinfo).read_text().splitlines()
+    except OSError:
+        lines = []
+    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
+    return f"{name} ({', '.join(sorted(cpu_flags(cpuinfo) & NATIVE_BF16_FLAGS)) or 'no native bf16'})"
+
+
 def cpu_has_bf16():
     """Whether PyTorch's CPU kernels (oneDNN) compute bfloat16 natively here, so bf16 autocast pays."""
     return torch.backends.mkldnn.is_available() and bool(cpu_flags() & NATIVE_BF16_FLAGS)
