@@ -7,17 +7,17 @@ running this in a worktree of each, in turns.
 .venv/bin/python benchmarks/retrain.py
 """
 
-import json
 import os
 import time
 from datetime import datetime
-from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
-from digitlib.constants import ROOT, WEIGHTS_DIR
+from digitlib.constants import ROOT
+from digitlib.models import weights
 from digitlib.training.device import cpu_name
+from digitlib.training.sweeps import load_sweep
 
 NOTEBOOK = ROOT / "notebooks" / "03_train_cnn.ipynb"
 
@@ -35,10 +35,9 @@ if __name__ == "__main__":
             took = datetime.fromisoformat(t["shell.execute_reply"]) - datetime.fromisoformat(t["iopub.execute_input"])
             print(f"{took.total_seconds():6.1f}s  {cell.source.splitlines()[0][:70]}")
     for name in ["cnn1", "cnn2", "cnn3", "compact", "small", "fast", "best"]:
-        m = json.loads(Path(WEIGHTS_DIR, f"{name}.json").read_text())
+        m = weights.read_meta(name)
         print(f"{name}: {m['train_seconds']:.1f}s, validation {m['val_accuracy']:.2%}, test {m['test_accuracy']:.2%}")
-    sweep = json.loads(Path(WEIGHTS_DIR, "sweeps", "augment.json").read_text())
-    for r in sweep:
+    for r in load_sweep("augment"):
         print(
             f"augment {r['label']}: {r['train_seconds']:.1f}s, validation {r['val_accuracy']:.2%}, "
             f"distorted {r['val_accuracy_distorted']:.2%}"
