@@ -59,8 +59,8 @@ def test_the_model_makes_one_digit_only_of_a_split_piece_narrow_enough_for_one()
             continue  # not one piece the sequence reader split in two
         top, bottom, left, right = ink_box(find_ink(image)[1])
         narrow = right - left <= WIDE_DIGIT * (bottom - top)
-        assert len(number_parts(image, one_digit=lambda x: True)) == (1 if narrow else 2)
-        assert len(number_parts(image, one_digit=lambda x: False)) == 2
+        assert len(number_parts(image, one_symbol=lambda x: True)) == (1 if narrow else 2)
+        assert len(number_parts(image, one_symbol=lambda x: False)) == 2
         checked.add(narrow)
     assert checked == {True, False}, f"only pieces with narrow={checked} among the 40 numbers"
 

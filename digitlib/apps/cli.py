@@ -471,7 +471,7 @@ def train_rejector_options(a):
 
 def train_sequence_options(a):
     a.add_argument("--out", default=str(TRAINED_DIR / "sequence"), help="folder for sequence.safetensors, .json, .onnx")
-    a.add_argument("--samples", type=positive, default=50_000, help="training strips")
+    a.add_argument("--samples", type=positive, default=60_000, help="training strips")
     a.add_argument("--epochs", type=positive, default=6, help="epochs")
     a.add_argument("--seed", type=int, default=0, help="random seed")
 

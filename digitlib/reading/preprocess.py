@@ -42,8 +42,6 @@ RULE_TILT = 3  # at most this many degrees off its axes,
 RULE_THICKNESS = 5  # and are at most this many pixels thick;
 RULE_MARGIN = 1.25  # where a stroke crosses a line, it is this much darker than the line
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
-TOUCHING = 0.8  # a piece of ink wider than this times the number's height may be digits that touch;
-LONE_DIGIT = 1.0  # the same for the only piece in the picture, which is more often one digit written wide
 WIDE_DIGIT = 1.2  # a piece the sequence reader splits, up to this wide, may be one digit the model is sure of
 WIDEST_DIGIT = 1.5  # no digit is wider than this times the number's height
 MASK_GROWTH = 2  # pixels added around a digit's mask, so its strokes' soft edges are kept
@@ -414,21 +412,21 @@ class Part:
     centre: float
 
 
-def read_piece(ink, mask, height, check_time, one_digit=None):
-    """The Parts of a piece of ink that may hold digits that touch, read whole by the sequence reader; each Part's
-    x is the ink between the columns halfway to its neighbours' (what the dashboard shows). A piece it reads as one
-    symbol is one Part for the chosen model, as if it were narrow; so is a piece it splits that is no wider than
-    WIDE_DIGIT times the number's height where one_digit(x of the whole piece) says the model is sure of one digit
-    (a wide 0 the sequence reader took for "00"). Each Part's centre is a column of mask here.
-    height: the number's; DigitlibError for a piece too wide for MAX_DIGITS digits of that height."""
+def read_piece(ink, mask, height, check_time, one_symbol=None):
+    """The Parts of a piece of ink, read whole by the sequence reader; each Part's x is the ink between the columns
+    halfway to its neighbours' (what the dashboard shows). A piece it reads as one symbol is one Part for the chosen
+    model; so is a piece it splits that is no wider than WIDE_DIGIT times the number's height where one_symbol(x of
+    the whole piece) says it is one symbol (a wide 0 the sequence reader took for "00", a letter it took for "14").
+    Each Part's centre is a column of mask here. height: the number's; DigitlibError for a piece too wide for
+    MAX_DIGITS digits of that height."""
     _, _, left, right = ink_box(mask)
     if right - left > WIDEST_DIGIT * MAX_DIGITS * height:
         raise too_many(f"over {MAX_DIGITS}")
     check_time()
     read = sequence.read_strip(strip_ink(ink, mask))
-    if len(read) <= 1 or (right - left <= WIDE_DIGIT * height and one_digit is not None):
+    if len(read) <= 1 or (right - left <= WIDE_DIGIT * height and one_symbol is not None):
         whole = to_mnist(ink, mask)  # (only where it may be needed: a 5-digit piece saves 1 ms)
-        if len(read) <= 1 or one_digit(whole):
+        if len(read) <= 1 or one_symbol(whole):
             return [Part(whole, None, (left + right) / 2)]
     centres = [left + r.column * (right - left) for r in read]
     edges = [0, *[(a + b) / 2 for a, b in zip(centres, centres[1:])], mask.shape[1]]
@@ -451,12 +449,12 @@ def around(ink, mask):
     return ink[box], mask[box], max(left - g, 0)
 
 
-def number_parts(image, seconds=NUMBER_SECONDS, one_digit=None):
+def number_parts(image, seconds=NUMBER_SECONDS, one_symbol=None):
     """One Part per digit of a written number, left to right; [] when there is no digit.
 
-    Pieces of ink are split where paper separates them (split_digits); a piece narrow enough for one digit is one
-    Part for the chosen model to read, a wider one may be digits that touch and is read whole by the sequence reader
-    (read_piece, which asks one_digit, the reader's judgement, whether a split piece is one wide digit after all).
+    Pieces of ink are split where paper separates them (split_digits), and each is read whole by the sequence
+    reader, which finds the digits that touch in it (read_piece: a piece it reads as one digit, or splits where
+    one_symbol, the reader's judgement, says it is one symbol, is one Part for the chosen model to read).
     DigitlibError for more than MAX_DIGITS digits, or when it takes more than `seconds`.
     """
     check_time = deadline(seconds)
@@ -466,15 +464,9 @@ def number_parts(image, seconds=NUMBER_SECONDS, one_digit=None):
     width = mask.shape[1]
     ink, mask, offset = around(ink, mask)
     top, bottom, _, _ = ink_box(mask)
-    groups, height = split_digits(mask), bottom - top
-    widest = LONE_DIGIT if len(groups) == 1 else TOUCHING  # the only piece is more often one digit written wide
     parts = []
-    for group in groups:
-        _, _, left, right = ink_box(group)
-        if right - left > widest * height:
-            parts += read_piece(ink, group, height, check_time, one_digit)
-        else:
-            parts.append(Part(to_mnist(ink, group), None, (left + right) / 2))
+    for group in split_digits(mask):
+        parts += read_piece(ink, group, bottom - top, check_time, one_symbol)
         if len(parts) > MAX_DIGITS:
             raise too_many(f"over {MAX_DIGITS}")
     for part in parts:

@@ -17,9 +17,13 @@ from digitlib.reading import sequence
 from digitlib.reading.preprocess import number_parts, to_mnist_input
 from digitlib.reading.rejection import NO_DIGIT, NOT_A_DIGIT, folder_for, rejector
 
-# A wide piece of ink the sequence reader splits is one digit if the model is this sure of it as one (chosen on
-# benchmarks/written_numbers.py: 0.9 and 0.98 lost numbers whose digits touch; benchmarks/TRAINING.md)
+# A piece of ink the sequence reader splits, if narrow enough for one symbol, is one digit where the model is this sure
+# of it as one (chosen on benchmarks/written_numbers.py: 0.9 and 0.98 lost numbers whose digits touch),
 SURE_ONE_DIGIT = 0.995
+# and one symbol that is no digit where the rejector is this sure of that (a letter in a number; its rejection
+# threshold, 0.938, lost a tenth of the numbers whose digits touch: two digits together are no digit either;
+# benchmarks/TRAINING.md)
+SURE_NOT_A_DIGIT = 0.9999
 
 
 @dataclass
@@ -77,15 +81,21 @@ class Reader:
             return Prediction(None, None, None, NO_DIGIT)
         return readings(self.probs(x[None]), [x], self.rejects(x[None]))[0]
 
-    def one_digit(self, x):
-        """Whether the model is sure (SURE_ONE_DIGIT) that input x [1, 28, 28] is one digit, the rejector agreeing."""
-        return self.probs(x[None])[0].max() >= SURE_ONE_DIGIT and not self.rejects(x[None])[0]
+    def one_symbol(self, x):
+        """Whether a piece of ink the sequence reader split, input x [1, 28, 28], is one symbol after all: a digit the
+        model is SURE_ONE_DIGIT sure of, the rejector agreeing, or what the rejector is SURE_NOT_A_DIGIT sure is no
+        digit."""
+        judge = rejector(folder_for(self.weights_dir))
+        not_digit = judge.not_digit_probs(x[None])[0]
+        return not_digit >= SURE_NOT_A_DIGIT or (
+            not_digit <= judge.threshold and self.probs(x[None])[0].max() >= SURE_ONE_DIGIT
+        )
 
     def predict_number(self, image):
         """One Prediction per digit of a written number such as 2026, left to right (with no digit for a piece that is
         not one); [] when there is none. Digits that touch are read by the sequence reader; the model and the
         rejector read the rest."""
-        parts = number_parts(image, one_digit=self.one_digit)
+        parts = number_parts(image, one_symbol=self.one_symbol)
         if not parts:
             return []
         xs = np.stack([p.x for p in parts])

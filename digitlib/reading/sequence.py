@@ -1,17 +1,17 @@
-"""Read digits that touch as one sequence: a network looks along the piece of ink and says which digit it sees where.
+"""Read digits that touch as one sequence: a network looks along a piece of ink and says which digit it sees where.
 
-Digits written apart are separated by the paper between them (digitlib.reading.preprocess.split_digits), and each is
-read by the chosen model. A piece of ink too wide for one digit (the foot of a 2 running into the next digit) is
-brought to a strip 28 px high like MNIST's digits and read whole by the sequence reader, a small convolutional
-network trained with CTC loss (connectionist temporal classification): for every STRIDE columns of the strip it gives
-the probabilities of "no digit here" (the blank) and of the ten digits. The reading is the most probable class of
-each step, repeats merged and blanks dropped (greedy decoding); each digit's probabilities are the network's output
-at the step where it is surest of it, and that step's column is where the digit was read. Nothing is cut first, so
-no digit is lost or doubled at a cut.
+A written number's pieces of ink are those the paper separates (digitlib.reading.preprocess.split_digits); each may
+be digits that touch (the foot of a 2 running into the next digit, a 1 leaning on a 7). A piece is brought to a strip
+28 px high like MNIST's digits and read whole by the sequence reader, a small convolutional network trained with CTC
+loss (connectionist temporal classification): for every STRIDE columns of the strip it gives the probabilities of "no
+digit here" (the blank) and of the ten digits. The reading is the most probable class of each step, repeats merged
+and blanks dropped (greedy decoding); each digit's probabilities are the network's output at the step where it is
+surest of it, and that step's column is where the digit was read. Nothing is cut first, so no digit is lost or
+doubled at a cut.
 
 It runs with ONNX Runtime (no torch, so the dashboard's kernel stays light); digitlib.training.sequence trains it on
-strips of MNIST training digits, from well apart to pushed into each other, and writes weights/sequence/.
-"""
+strips of MNIST training digits, composed and written with a pen, from well apart to pushed into each other, and
+writes weights/sequence/."""
 
 import functools
 from dataclasses import dataclass

@@ -1,6 +1,6 @@
 """Reading whole numbers, for notebook 10: cut-then-classify (each piece of ink that paper separates read as one
-digit) against the reader the CLI, the API and the dashboard use (digitlib.reading.preprocess.number_parts: pieces
-narrow enough for one digit read by the model, wider ones read whole by the sequence reader)."""
+digit) against the reader the CLI, the API and the dashboard use (digitlib.reading.preprocess.number_parts: each
+piece read whole by the sequence reader, one it reads as one digit handed to the model)."""
 
 import numpy as np
 

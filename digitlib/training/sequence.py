@@ -5,11 +5,17 @@ scaled (SCALE of the box) and raised or lowered (BASELINE), the gaps from well a
 in the narrower neighbour's width: -0.3 is 30% into each other), the whole slanted (SLANT) and its strokes sometimes
 thickened; then brought to a strip through the very steps reading takes (digitlib.reading.preprocess's strip_ink,
 then strip_input). Distorting each digit as `best`'s training does read fewer numbers right (benchmarks/TRAINING.md).
-The model is chosen on strips of the validation split, never MNIST's test set. `python -m digitlib train-sequence`
-runs train().
+
+A share of the strips (PEN) are MNIST's digits written as pictures instead: each digit's skeleton drawn with a round pen
+on paper, touching or apart, as digitlib.data.synth writes numbers, and read back from the picture by reading's whole
+preprocessing (find_ink first). The even strokes and round ends of a pen are what drawings and photos show and MNIST's
+bitmaps lack. The model is chosen on strips of the validation split, never MNIST's test set. `python -m digitlib
+train-sequence` runs train().
 """
 
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import safetensors.torch
@@ -20,11 +26,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from digitlib.constants import SHA256_KEY
+from digitlib.data import synth
 from digitlib.data.mnist import load_mnist
 from digitlib.files import save_json, write_atomic
 from digitlib.models.onnx_export import onnx_bytes
 from digitlib.reading.onnx_model import file_sha256
-from digitlib.reading.preprocess import strip_ink
+from digitlib.reading.preprocess import around, find_ink, strip_ink
 from digitlib.reading.resample import crop_to_ink, resize
 from digitlib.reading.sequence import (
     BLANK,
@@ -48,6 +55,9 @@ GAP = (-0.3, 0.6)
 TOUCHING = 0.6  # the share of gaps drawn from GAP's part below zero
 SLANT = 0.25  # the greatest shear, either way
 THICKER = 0.3  # the share of strips whose strokes are thickened by a pixel
+PEN = 2 / 3  # the share of strips written with a pen (pen_strip)
+PEN_TOUCHING = 0.6  # the share of those whose digits touch
+PEN_CHUNK = 1000  # pen strips are made this many to a process, each chunk from a seed of its own
 BATCH = 64
 LEARNING_RATE = 3e-3
 
@@ -107,6 +117,29 @@ def make(split, n, seed):
     return [number_strip(crops, labels, rng) for _ in range(n)]
 
 
+def pen_strip(digits, rng):
+    """A strip of 1 to MOST_DIGITS digits of digits (images uint8 [N, 28, 28], labels [N]) written with a pen as
+    digitlib.data.synth writes numbers, read back from the picture as reading does; and their classes (a tuple)."""
+    parts = synth.shapes(int(rng.integers(1, MOST_DIGITS + 1)), rng, digits, ("mnist",))
+    image = synth.written_number([shape for shape, _, _ in parts], rng, touching=rng.random() < PEN_TOUCHING)
+    ink, mask, _ = around(*find_ink(image))
+    return strip_input(strip_ink(ink, mask)), tuple(label for _, label, _ in parts)
+
+
+def pen_chunk(split, n, seed):
+    digits, rng = synth.mnist_digits(split), np.random.default_rng(seed)
+    return [pen_strip(digits, rng) for _ in range(n)]
+
+
+def make_pen(split, n, seed):
+    """n pen strips of one MNIST split, the same for the same seed: made in chunks, each from a seed of its own,
+    across the CPU's cores (in fresh processes: forking one that has run torch can hang)."""
+    sizes = [min(PEN_CHUNK, n - i) for i in range(0, n, PEN_CHUNK)]
+    seeds = [[seed, i] for i in range(len(sizes))]  # numpy's Generator takes a list as a seed sequence
+    with ProcessPoolExecutor(mp_context=multiprocessing.get_context("spawn")) as pool:
+        return [s for chunk in pool.map(pen_chunk, [split] * len(sizes), sizes, seeds) for s in chunk]
+
+
 def batch(made):
     """Strips padded to one width [N, 1, 28, W], their steps [N], targets (digits, concatenated) and lengths [N]."""
     width = padded(max(s.shape[1] for s, _ in made))
@@ -151,12 +184,14 @@ def to_onnx(model, sha256):
     return onnx_bytes(model, torch.zeros(1, 1, HEIGHT, 64), [INPUT], [OUTPUT], axes, {SHA256_KEY: sha256})
 
 
-def train(out=SEQUENCE_DIR, samples=50_000, epochs=4, seed=0, progress=True):
-    """Train the sequence reader and write out/sequence.safetensors, sequence.json and sequence.onnx; return the
-    metadata (with the share of validation strips read right)."""
+def train(out=SEQUENCE_DIR, samples=60_000, epochs=6, seed=0, progress=True):
+    """Train the sequence reader on `samples` strips (a share PEN of them written with a pen) and write
+    out/sequence.safetensors, sequence.json and sequence.onnx; return the metadata (with the share of validation strips
+    read right, of each kind)."""
     torch.manual_seed(seed)
     started = time.perf_counter()
-    made = make("train", samples, seed)
+    pens = round(samples * PEN)
+    made = make("train", samples - pens, seed) + make_pen("train", pens, seed)
     model, precision = SequenceNet(), pick_precision("cpu")
     optimizer = torch.optim.AdamW(model.parameters(), LEARNING_RATE, weight_decay=1e-4)
     rng = np.random.default_rng(seed + 1)
@@ -174,7 +209,7 @@ def train(out=SEQUENCE_DIR, samples=50_000, epochs=4, seed=0, progress=True):
             schedule.step()
             bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
     seconds = time.perf_counter() - started
-    val = read_right(model, make("val", 2000, seed + 2))
+    val, val_pen = read_right(model, make("val", 2000, seed + 2)), read_right(model, make_pen("val", 2000, seed + 2))
     data = safetensors.torch.save({k: v.contiguous() for k, v in model.state_dict().items()})
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / f"{NAME}.safetensors", data)
@@ -186,6 +221,7 @@ def train(out=SEQUENCE_DIR, samples=50_000, epochs=4, seed=0, progress=True):
         "precision": precision,
         "train_seconds": round(seconds, 1),
         "val_strips_read_right": val,  # 2,000 strips of MNIST validation digits
+        "val_pen_strips_read_right": val_pen,  # and 2,000 written with a pen
     }
     save_json(out / f"{NAME}.json", meta)
     return meta
