@@ -7,6 +7,7 @@ temporary folder that is then deleted; the stored record is still what they retu
 import os
 import tempfile
 
+from digitlib.constants import WEIGHTS_DIR
 from digitlib.models import weights
 from digitlib.training import sweeps
 from digitlib.training import train as _train  # the argument `train` shadows the module
@@ -30,9 +31,21 @@ def run_or_load(run, load, name, train=False):
     return load(name)
 
 
+def train_and_export(name, out=WEIGHTS_DIR, **options):
+    """Train variant NAME (digitlib.training.train.train_variant) and write its ONNX file beside its weights, so that
+    the readers built on ONNX Runtime (notebooks 08 to 10, the dashboard, the API) read the retrained model; its
+    metadata."""
+    from digitlib.models import onnx_export  # here: the exporter loads torch.onnx, which loading needs not
+
+    meta = _train.train_variant(name, out=out, **options)
+    onnx_export.export(name, out)
+    return meta
+
+
 def train_or_load(name, train=False):
-    """The metadata (with per-epoch history) of shipped model NAME; with train=True it is first retrained for real."""
-    return run_or_load(_train.train_variant, weights.read_meta, name, train)
+    """The metadata (with per-epoch history) of shipped model NAME; with train=True it is first retrained for real,
+    and exported to ONNX."""
+    return run_or_load(train_and_export, weights.read_meta, name, train)
 
 
 def sweep_or_load(name, train=False):
