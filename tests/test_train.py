@@ -207,7 +207,7 @@ def test_cpu_flags_and_name_are_read_from_cpuinfo(tmp_path):
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_tile\n\nprocessor\t: 1\n")
     assert cpu_flags(str(cpuinfo)) == {"fpu", "avx512f", "avx512_bf16", "amx_tile"}
     assert cpu_flags(str(tmp_path / "absent")) == frozenset()
-    xeon = tmp_path / "xeon"  # another file: cpu_flags remembers what it read
+    xeon = tmp_path / "xeon"  # another file: what was read is remembered
     xeon.write_text("model name\t: Intel(R) Xeon(R)\nflags\t\t: fpu amx_bf16 avx512_bf16\n")
     assert cpu_name(str(xeon)) == "Intel(R) Xeon(R) (amx_bf16, avx512_bf16)"
     assert cpu_name(str(tmp_path / "absent")) == "unknown CPU (no native bf16)"

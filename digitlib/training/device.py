@@ -34,22 +34,23 @@ def pick_device(device=None):
 
 
 @functools.cache
-def cpu_flags(cpuinfo="/proc/cpuinfo"):
-    """The feature flags the CPU reports (Linux); an empty set where they cannot be read."""
+def cpuinfo_field(key, cpuinfo="/proc/cpuinfo"):
+    """The value of the first `key` line the CPU reports (Linux); None where it cannot be read."""
     try:
         lines = Path(cpuinfo).read_text().splitlines()
     except OSError:
-        return frozenset()
-    return frozenset(next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), []))
+        return None
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(key)), None)
+
+
+def cpu_flags(cpuinfo="/proc/cpuinfo"):
+    """The feature flags the CPU reports (Linux); an empty set where they cannot be read."""
+    return frozenset((cpuinfo_field("flags", cpuinfo) or "").split())
 
 
 def cpu_name(cpuinfo="/proc/cpuinfo"):
     """The CPU's model name and the bfloat16 units it has, for benchmark reports: "AMD EPYC (avx512_bf16)"."""
-    try:
-        lines = Path(cpuinfo).read_text().splitlines()
-    except OSError:
-        lines = []
-    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU")
+    name = cpuinfo_field("model name", cpuinfo) or "unknown CPU"
     return f"{name} ({', '.join(sorted(cpu_flags(cpuinfo) & NATIVE_BF16_FLAGS)) or 'no native bf16'})"
 
 
