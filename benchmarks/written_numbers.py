@@ -8,13 +8,19 @@ take theirs from handwriting fonts no network trains on (synth.HELD_OUT_DIGIT_FO
 and 32 (100 numbers each) were measured while choosing how to read a number, seed 33 (100) only after. A digit
 count refused (more than MAX_DIGITS) or a reading that took too long counts as wrong.
 
+Numbers with a letter among their digits (seed 4200, 100 each way; letters from stroke templates and the handwriting
+fonts trained on, then from the held-out fonts) count as read right when they read as no number, as do pictures of
+each kind of non-digit (digitlib.data.negatives, seed 4000, 100 each).
+
 .venv/bin/python benchmarks/written_numbers.py [--model best] [--weights DIR] [--singles 300]
 """
 
 import argparse
 
+import numpy as np
+
 from digitlib.constants import WEIGHTS_DIR
-from digitlib.data import synth
+from digitlib.data import negatives, synth
 from digitlib.errors import DigitlibError
 from digitlib.models.predictor import Predictor
 
@@ -35,6 +41,17 @@ def number_read(reader, image):
         return None
 
 
+def with_letter(n, seed, touching, kinds, mnist):
+    """n pictures of numbers of 2 to 4 digits with a letter of one of kinds (digitlib.data.negatives) among them."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        shapes = [shape for shape, _, _ in synth.shapes(int(rng.integers(2, 5)), rng, mnist)]
+        shapes.insert(int(rng.integers(0, len(shapes) + 1)), negatives.shape(str(rng.choice(kinds)), rng)[0])
+        out.append(synth.written_number(shapes, rng, touching=touching))
+    return out
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="best")
@@ -52,6 +69,16 @@ def main():
                     right += number_read(reader, image) == number
                     total += 1
             print(f"{'touching' if touching else 'apart'}, {group}: {right} of {total} read right", flush=True)
+    for kinds in (["letters", "font letters"], ["held-out font letters"]):
+        for touching in (True, False):
+            read = [number_read(reader, image) for image in with_letter(100, 4200, touching, kinds, mnist)]
+            none = sum(number is None or "None" in number for number in read)
+            way = "touching" if touching else "apart"
+            print(f"a letter ({' or '.join(kinds)}) among digits {way}: {none} of 100 read as no number", flush=True)
+    for kind in ("letters", "font letters", "held-out font letters", "symbols", "doodles", "scribbles"):
+        read = [number_read(reader, image) for image, _, _ in negatives.pictures(kind, 100, seed=4000)]
+        none = sum(number is None or not any(c.isdigit() for c in number) for number in read)
+        print(f"{kind}: {none} of 100 read as no number", flush=True)
     for source in (*SOURCES, "held-out fonts"):
         singles = synth.numbers(args.singles, seed=5, mnist=mnist, digits=(1, 1), sources=(source,))
         as_digit = sum(str(reader.predict(image).digit) == label for image, label in singles)

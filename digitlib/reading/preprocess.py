@@ -414,17 +414,18 @@ class Part:
 
 def read_piece(ink, mask, height, check_time, one_symbol=None):
     """The Parts of a piece of ink, read whole by the sequence reader; each Part's x is the ink between the columns
-    halfway to its neighbours' (what the dashboard shows). A piece it reads as one symbol is one Part for the chosen
-    model; so is a piece it splits that is no wider than WIDE_DIGIT times the number's height where one_symbol(x of
-    the whole piece, the split Parts, its width in the number's heights) says it is one symbol (a wide 0 the
-    sequence reader took for "00", a letter it took for "14"). Each Part's centre is a column of mask here. height:
-    the number's; DigitlibError for a piece too wide for MAX_DIGITS digits of that height."""
+    halfway to its neighbours' (what the dashboard shows). A piece it reads as one symbol, or with a symbol that is no
+    digit among its symbols, is one Part for the chosen model and the rejector; so is a piece it splits that is no
+    wider than WIDE_DIGIT times the number's height where one_symbol(x of the whole piece, the split Parts, its width
+    in the number's heights) says it is one symbol (a wide 0 the sequence reader took for "00", a letter it took for
+    "14"). Each Part's centre is a column of mask here. height: the number's; DigitlibError for a piece too wide for
+    MAX_DIGITS digits of that height."""
     _, _, left, right = ink_box(mask)
     if right - left > WIDEST_DIGIT * MAX_DIGITS * height:
         raise too_many(f"over {MAX_DIGITS}")
     check_time()
     read = sequence.read_strip(strip_ink(ink, mask))
-    if len(read) <= 1:
+    if len(read) <= 1 or any(r.digit == sequence.NON_DIGIT for r in read):
         return [Part(to_mnist(ink, mask), None, (left + right) / 2)]
     centres = [left + r.column * (right - left) for r in read]
     edges = [0, *[(a + b) / 2 for a, b in zip(centres, centres[1:])], mask.shape[1]]

@@ -25,8 +25,8 @@ SURE_ONE_DIGIT = 0.995
 # benchmarks/TRAINING.md)
 SURE_NOT_A_DIGIT = 0.9999
 # A split the model confirms, reading each part as the sequence reader did at least this sure, stands, where the piece
-# is at least NARROWEST_PAIR times the number's height wide (touching numbers read right on tuning seeds 501-504: 333
-# of 400 against 325; benchmarks/TRAINING.md)
+# is at least NARROWEST_PAIR times the number's height wide (touching numbers read right on tuning seeds 501-504: 345
+# of 400 against 325, with a sequence reader that knows letters; benchmarks/TRAINING.md)
 SURE_OF_A_PART = 0.9
 NARROWEST_PAIR = 0.4
 
@@ -88,21 +88,18 @@ class Reader:
 
     def one_symbol(self, x, parts, width):
         """Whether a piece of ink the sequence reader split into parts (input x [1, 28, 28] of the whole, width in the
-        number's heights) is one symbol after all: what the rejector is SURE_NOT_A_DIGIT sure is no digit; or a digit
-        the model is SURE_ONE_DIGIT sure of, the rejector agreeing, unless the model reads each part as the sequence
-        reader did (at least SURE_OF_A_PART sure) of a piece wide enough for two digits: then the split stands (a 9
-        and a 1 that touch, "91", are not one 9; but both halves of a thick 1 look like 1s)."""
+        number's heights) is one symbol after all. Not where the model reads each part as the sequence reader did (at
+        least SURE_OF_A_PART sure) and the piece is wide enough for two digits: "91" is a 9 and a 1 that touch, not
+        the 9 the model sees in the whole (but both halves of a thick 1 look like 1s). Else it is what the rejector is
+        SURE_NOT_A_DIGIT sure is no digit, or a digit the model is SURE_ONE_DIGIT sure of, the rejector agreeing."""
+        probs = self.probs(np.stack([x] + [p.x for p in parts]))
+        if width >= NARROWEST_PAIR and all(
+            q.argmax() == p.probs.argmax() and q.max() >= SURE_OF_A_PART for q, p in zip(probs[1:], parts)
+        ):
+            return False
         judge = rejector(folder_for(self.weights_dir))
         not_digit = judge.not_digit_probs(x[None])[0]
-        if not_digit >= SURE_NOT_A_DIGIT:
-            return True
-        if not_digit > judge.threshold:
-            return False
-        probs = self.probs(np.stack([x] + [p.x for p in parts]))
-        confirmed = width >= NARROWEST_PAIR and all(
-            q.argmax() == p.probs.argmax() and q.max() >= SURE_OF_A_PART for q, p in zip(probs[1:], parts)
-        )
-        return not confirmed and probs[0].max() >= SURE_ONE_DIGIT
+        return not_digit >= SURE_NOT_A_DIGIT or (not_digit <= judge.threshold and probs[0].max() >= SURE_ONE_DIGIT)
 
     def predict_number(self, image):
         """One Prediction per digit of a written number such as 2026, left to right (with no digit for a piece that is

@@ -1,17 +1,18 @@
 """Read digits that touch as one sequence: a network looks along a piece of ink and says which digit it sees where.
 
 A written number's pieces of ink are those the paper separates (digitlib.reading.preprocess.split_digits); each may
-be digits that touch (the foot of a 2 running into the next digit, a 1 leaning on a 7). A piece is brought to a strip
-28 px high like MNIST's digits and read whole by the sequence reader, a small convolutional network trained with CTC
-loss (connectionist temporal classification): for every STRIDE columns of the strip it gives the probabilities of "no
-digit here" (the blank) and of the ten digits. The reading is the most probable class of each step, repeats merged
-and blanks dropped (greedy decoding); each digit's probabilities are the network's output at the step where it is
-surest of it, and that step's column is where the digit was read. Nothing is cut first, so no digit is lost or
-doubled at a cut.
+be digits that touch (the foot of a 2 running into the next digit, a 1 leaning on a 7). A piece is brought to a
+strip 28 px high like MNIST's digits and read whole by the sequence reader, a small convolutional network trained
+with CTC loss (connectionist temporal classification): for every STRIDE columns of the strip it gives the
+probabilities of "no symbol here" (the blank), of the ten digits and of a symbol that is no digit (a letter). The
+reading is the most probable class of each step, repeats merged and blanks dropped (greedy decoding); each digit's
+probabilities are the network's output at the step where it is surest of it, and that step's column is where the
+digit was read. Nothing is cut first, so no digit is lost or doubled at a cut. A piece in which it reads a symbol
+that is no digit goes whole to the model and the rejector (digitlib.reading.preprocess.read_piece).
 
 It runs with ONNX Runtime (no torch, so the dashboard's kernel stays light); digitlib.training.sequence trains it on
-strips of MNIST training digits, composed and written with a pen, from well apart to pushed into each other, and
-writes weights/sequence/."""
+strips of MNIST training digits, composed and written with a pen, from well apart to pushed into each other, letters
+and symbols written among them, and writes weights/sequence/."""
 
 import functools
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ BOX = 20  # its ink this high (MNIST's digit box),
 PAD = 4  # with this many empty pixels around it
 STRIDE = 2  # the network gives one step of probabilities for every this many columns of the strip
 MULTIPLE = 4  # a strip's width is padded to a multiple of this (the network's pooling)
-BLANK = 10  # the class of "no digit at this step"; classes 0-9 are the digits
+NON_DIGIT = 10  # the class of a symbol that is no digit (a letter in a number); classes 0-9 are the digits
+BLANK = 11  # the class of "no symbol at this step"
 
 
 @dataclass
@@ -67,7 +69,7 @@ def padded(width):
 
 
 def step_probs(strip, folder=SEQUENCE_DIR):
-    """Probabilities [steps, 11] (the ten digits, then the blank) along a strip [HEIGHT, W]."""
+    """Probabilities [steps, 12] (the ten digits, "not a digit", then the blank) along a strip [HEIGHT, W]."""
     width = padded(strip.shape[1])
     x = np.zeros((1, 1, HEIGHT, width), np.float32)
     x[0, 0, :, : strip.shape[1]] = strip
@@ -76,9 +78,9 @@ def step_probs(strip, folder=SEQUENCE_DIR):
 
 
 def decode(steps):
-    """The digits of probabilities [steps, 11], greedily: each step's most probable class, runs merged, blanks
-    dropped. A digit's probabilities are those of the step in its run where it is surest, renormalised over the ten
-    digits."""
+    """The symbols of probabilities [steps, 12], greedily: each step's most probable class, runs merged, blanks
+    dropped. A symbol's probabilities are those of the step in its run where it is surest, renormalised over the ten
+    digits; its digit is NON_DIGIT for a symbol that is none."""
     best = steps.argmax(1)
     read = []
     for start in np.flatnonzero(np.diff(best, prepend=-1)):  # the first step of each run
@@ -89,7 +91,7 @@ def decode(steps):
         while stop < len(best) and best[stop] == digit:
             stop += 1
         at = start + int(steps[start:stop, digit].argmax())
-        digits = steps[at, :BLANK]
+        digits = steps[at, :NON_DIGIT]
         read.append(Read(digit, digits / digits.sum(), STRIDE * at + STRIDE / 2))
     return read
 

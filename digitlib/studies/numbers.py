@@ -48,7 +48,7 @@ def compare(reader, n=60, seed=99):
 
 def widest_piece(image):
     """The strip the sequence reader reads for a picture's widest piece of ink, and its step probabilities
-    [steps, 11]: what the dashboard's marks and the reading come from."""
+    [steps, 12]: what the dashboard's marks and the reading come from."""
     ink, mask = find_ink(image)
     piece = max(split_digits(mask), key=lambda m: ink_box(m)[3] - ink_box(m)[2])  # right - left
     strip = sequence.strip_input(strip_ink(ink, piece))

@@ -395,9 +395,9 @@ def per_digit_accuracy(readings, y, title="Share of each digit read right"):
 
 def number_reading(picture, strip, steps, digits, title="How the sequence reader reads digits that touch"):
     """A picture of a number with a mark where each of its digits (Predictions) was read; the strip the sequence
-    reader looks along in its widest piece; its probabilities at every step (ten digits and the blank, "no digit
-    here"), each digit it reads marked where its probability peaks."""
-    from digitlib.reading.sequence import BLANK, STRIDE, decode
+    reader looks along in its widest piece; its probabilities at every step (ten digits, "not a digit" and the blank,
+    "no symbol here"), each symbol it reads marked where its probability peaks."""
+    from digitlib.reading.sequence import BLANK, NON_DIGIT, STRIDE, decode
 
     fig, axes = plt.subplots(3, 1, figsize=(8, 6.5), gridspec_kw={"height_ratios": [2, 1, 2]})
     axes[0].imshow(picture, cmap="gray")
@@ -412,12 +412,13 @@ def number_reading(picture, strip, steps, digits, title="How the sequence reader
     im = axes[2].imshow(
         steps.T, cmap="Blues", aspect="auto", vmin=0, vmax=1, extent=(0, strip.shape[1], BLANK + 0.5, -0.5)
     )
-    axes[2].set_yticks(range(BLANK + 1), [*map(str, range(BLANK)), "blank"])
+    axes[2].set_yticks(range(BLANK + 1), [*map(str, range(NON_DIGIT)), "not a digit", "blank"])
     axes[2].set_title("probability of each class at every step; each digit read marked where it is surest")
     for r in decode(steps):
         for ax in axes[1:]:
             ax.axvline(r.column, color="tab:orange", lw=1.5)
-        axes[2].text(r.column, r.digit, str(r.digit), color="tab:orange", ha="center", va="center", fontweight="bold")
+        label = "?" if r.digit == NON_DIGIT else str(r.digit)
+        axes[2].text(r.column, r.digit, label, color="tab:orange", ha="center", va="center", fontweight="bold")
     axes[2].set_xlabel(f"strip column (one step every {STRIDE} columns)")
     for ax in axes[:2]:
         ax.set_xticks([])

@@ -4,13 +4,16 @@ Each strip is 1 to MOST_DIGITS digits of one MNIST split, written left to right 
 scaled (SCALE of the box) and raised or lowered (BASELINE), the gaps from well apart to pushed into each other (GAP,
 in the narrower neighbour's width: -0.3 is 30% into each other), the whole slanted (SLANT) and its strokes sometimes
 thickened; then brought to a strip through the very steps reading takes (digitlib.reading.preprocess's strip_ink,
-then strip_input). Distorting each digit as `best`'s training does read fewer numbers right (benchmarks/TRAINING.md).
+then strip_input). Distorting each digit as `best`'s training does read fewer numbers right
+(benchmarks/TRAINING.md).
 
-A share of the strips (PEN) are MNIST's digits written as pictures instead: each digit's skeleton drawn with a round pen
-on paper, touching or apart, as digitlib.data.synth writes numbers, and read back from the picture by reading's whole
-preprocessing (find_ink first). The even strokes and round ends of a pen are what drawings and photos show and MNIST's
-bitmaps lack. The model is chosen on strips of the validation split, never MNIST's test set. `python -m digitlib
-train-sequence` runs train().
+A share of the strips (PEN) are MNIST's digits written as pictures instead: each digit's skeleton drawn with a round
+pen on paper, touching or apart, as digitlib.data.synth writes numbers, and read back from the picture by reading's
+whole preprocessing (find_ink first). The even strokes and round ends of a pen are what drawings and photos show and
+MNIST's bitmaps lack. Among those, a share of the symbols (NON_DIGITS) are letters and symbols written with the same
+pen, class NON_DIGIT, so that a letter in a number reads as none of the digits (stroke templates and the handwriting
+fonts trained on, never digitlib.data.synth's held-out fonts). The model is chosen on strips of the validation
+split, never MNIST's test set. `python -m digitlib train-sequence` runs train().
 """
 
 import multiprocessing
@@ -26,7 +29,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from digitlib.constants import SHA256_KEY
-from digitlib.data import synth
+from digitlib.data import negatives, synth
 from digitlib.data.mnist import load_mnist
 from digitlib.files import save_json, write_atomic
 from digitlib.models.onnx_export import onnx_bytes
@@ -38,6 +41,7 @@ from digitlib.reading.sequence import (
     HEIGHT,
     INPUT,
     NAME,
+    NON_DIGIT,
     OUTPUT,
     SEQUENCE_DIR,
     STRIDE,
@@ -57,14 +61,15 @@ SLANT = 0.25  # the greatest shear, either way
 THICKER = 0.3  # the share of strips whose strokes are thickened by a pixel
 PEN = 2 / 3  # the share of strips written with a pen (pen_strip)
 PEN_TOUCHING = 0.6  # the share of those whose digits touch
+NON_DIGITS = 0.1  # the share of a pen strip's symbols that are letters or symbols (class NON_DIGIT)
 PEN_CHUNK = 1000  # pen strips are made this many to a process, each chunk from a seed of its own
 BATCH = 64
 LEARNING_RATE = 3e-3
 
 
 class SequenceNet(nn.Module):
-    """Strip [N, 1, 28, W] (W a multiple of 4) -> logits [N, 11, W // 2] (ten digits, then the blank): conv layers
-    look at the digits' shapes, then 1-D convs along the width look a digit or so either side."""
+    """Strip [N, 1, 28, W] (W a multiple of 4) -> logits [N, 12, W // 2] (ten digits, "not a digit", then the blank):
+    conv layers look at the symbols' shapes, then 1-D convs along the width look a digit or so either side."""
 
     def __init__(self):
         super().__init__()
@@ -118,12 +123,17 @@ def make(split, n, seed):
 
 
 def pen_strip(digits, rng):
-    """A strip of 1 to MOST_DIGITS digits of digits (images uint8 [N, 28, 28], labels [N]) written with a pen as
-    digitlib.data.synth writes numbers, read back from the picture as reading does; and their classes (a tuple)."""
-    parts = synth.shapes(int(rng.integers(1, MOST_DIGITS + 1)), rng, digits, ("mnist",))
-    image = synth.written_number([shape for shape, _, _ in parts], rng, touching=rng.random() < PEN_TOUCHING)
+    """A strip of 1 to MOST_DIGITS symbols written with a pen as digitlib.data.synth writes numbers, read back from the
+    picture as reading does, and their classes (a tuple): digits of digits (images uint8 [N, 28, 28], labels [N]), a
+    share NON_DIGITS of them letters or symbols instead."""
+    kinds = ["letters", "symbols"] + (["font letters"] if synth.fonts() else [])
+    symbols = [
+        (negatives.shape(str(rng.choice(kinds)), rng)[0], NON_DIGIT) if rng.random() < NON_DIGITS else (shape, label)
+        for shape, label, _ in synth.shapes(int(rng.integers(1, MOST_DIGITS + 1)), rng, digits, ("mnist",))
+    ]
+    image = synth.written_number([shape for shape, _ in symbols], rng, touching=rng.random() < PEN_TOUCHING)
     ink, mask, _ = around(*find_ink(image))
-    return strip_input(strip_ink(ink, mask)), tuple(label for _, label, _ in parts)
+    return strip_input(strip_ink(ink, mask)), tuple(label for _, label in symbols)
 
 
 def pen_chunk(split, n, seed):
