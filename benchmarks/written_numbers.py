@@ -41,17 +41,6 @@ def number_read(reader, image):
         return None
 
 
-def with_letter(n, seed, touching, kinds, mnist):
-    """n pictures of numbers of 2 to 4 digits with a letter of one of kinds (digitlib.data.negatives) among them."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        shapes = [shape for shape, _, _ in synth.shapes(int(rng.integers(2, 5)), rng, mnist)]
-        shapes.insert(int(rng.integers(0, len(shapes) + 1)), negatives.shape(str(rng.choice(kinds)), rng)[0])
-        out.append(synth.written_number(shapes, rng, touching=touching))
-    return out
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="best")
@@ -71,7 +60,9 @@ def main():
             print(f"{'touching' if touching else 'apart'}, {group}: {right} of {total} read right", flush=True)
     for kinds in (["letters", "font letters"], ["held-out font letters"]):
         for touching in (True, False):
-            read = [number_read(reader, image) for image in with_letter(100, 4200, touching, kinds, mnist)]
+            rng = np.random.default_rng(4200)
+            made = [negatives.number_with_letter(rng, mnist, kinds, touching=touching) for _ in range(100)]
+            read = [number_read(reader, image) for image in made]
             none = sum(number is None or "None" in number for number in read)
             way = "touching" if touching else "apart"
             print(f"a letter ({' or '.join(kinds)}) among digits {way}: {none} of 100 read as no number", flush=True)

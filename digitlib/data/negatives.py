@@ -327,6 +327,17 @@ def pictures(kind, n, seed=0, conditions=tuple(synth.CONDITIONS)):
     return out
 
 
+def number_with_letter(
+    rng, mnist=None, kinds=("letters",), digits=(2, 4), touching=False, sources=("templates", "fonts", "mnist")
+):
+    """A number of digits[0] to digits[1] digits (digitlib.data.synth.shapes of sources) written with a pen, a letter
+    of one of kinds (a stroke kind of shape) put among them at random: a picture that holds no number."""
+    count = int(rng.integers(digits[0], digits[1] + 1))
+    shapes = [segments for segments, _, _ in synth.shapes(count, rng, mnist, sources)]
+    shapes.insert(int(rng.integers(0, len(shapes) + 1)), shape(str(rng.choice(kinds)), rng)[0])
+    return synth.written_number(shapes, rng, touching)
+
+
 def digit_like(n, seed=0, conditions=tuple(synth.CONDITIONS)):
     """n (image, digit, name) of shapes that read as digits (DIGIT_LIKE), in the conditions in turn."""
     rng = np.random.default_rng(seed)
