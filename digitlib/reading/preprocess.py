@@ -44,6 +44,7 @@ RULE_MARGIN = 1.25  # where a stroke crosses a line, it is this much darker than
 MIN_EXTENT = 0.03  # the digit must span this fraction of the picture's longer side
 WIDE_DIGIT = 1.2  # a piece the sequence reader splits, up to this wide, may be one digit the model is sure of
 WIDEST_DIGIT = 1.5  # no digit is wider than this times the number's height
+FRAGMENT = 0.5  # a piece lower than this times the number's height, with no symbol in it, is a stroke of a digit
 MASK_GROWTH = 2  # pixels added around a digit's mask, so its strokes' soft edges are kept
 # A number is read up to this many digits (a payment card has up to 19, a phone number 15); every digit costs reads
 # of the model, so a picture that would hold more is refused as soon as that is known.
@@ -442,6 +443,28 @@ def read_piece(ink, mask, height, check_time, one_symbol=None):
     return parts
 
 
+def join_fragments(ink, pieces, height):
+    """The pieces of a number, each fragment joined to the piece nearest it: a piece lower than FRAGMENT times the
+    number's height in which the sequence reader reads no symbol, such as a 5's bar written apart from its body, which
+    the model would read alone as a digit of its own. A whole digit the sequence reader misses stays a piece."""
+    if len(pieces) < 2:
+        return pieces
+    boxes = [ink_box(piece) for piece in pieces]
+    fragment = [
+        bottom - top < FRAGMENT * height and not sequence.read_strip(strip_ink(ink, piece))
+        for piece, (top, bottom, _, _) in zip(pieces, boxes)
+    ]
+    kept = [i for i, f in enumerate(fragment) if not f]
+    if not kept:
+        return pieces
+    joined = {i: pieces[i].copy() for i in kept}
+    for i in np.flatnonzero(fragment):
+        _, _, left, right = boxes[i]
+        nearest = min(kept, key=lambda k: max(boxes[k][2] - right, left - boxes[k][3], 0))
+        joined[nearest] |= pieces[i]
+    return [joined[i] for i in kept]
+
+
 def around(ink, mask):
     """Ink and mask cropped to the mask's bounding box and MASK_GROWTH pixels more (all that masked_ink reads), and
     the box's first column: what follows works on the digits' area rather than the whole picture's, with the same
@@ -455,9 +478,10 @@ def around(ink, mask):
 def number_parts(image, seconds=NUMBER_SECONDS, one_symbol=None):
     """One Part per digit of a written number, left to right; [] when there is no digit.
 
-    Pieces of ink are split where paper separates them (split_digits), and each is read whole by the sequence
-    reader, which finds the digits that touch in it (read_piece: a piece it reads as one digit, or splits where
-    one_symbol, the reader's judgement, says it is one symbol, is one Part for the chosen model to read).
+    Pieces of ink are split where paper separates them (split_digits; a fragment joins its nearest piece,
+    join_fragments), and each is read whole by the sequence reader, which finds the digits that touch in it
+    (read_piece: a piece it reads as one digit, or splits where one_symbol, the reader's judgement, says it is one
+    symbol, is one Part for the chosen model to read).
     DigitlibError for more than MAX_DIGITS digits, or when it takes more than `seconds`.
     """
     check_time = deadline(seconds)
@@ -468,8 +492,8 @@ def number_parts(image, seconds=NUMBER_SECONDS, one_symbol=None):
     ink, mask, offset = around(ink, mask)
     top, bottom, _, _ = ink_box(mask)
     parts = []
-    for group in split_digits(mask):
-        parts += read_piece(ink, group, bottom - top, check_time, one_symbol)
+    for piece in join_fragments(ink, split_digits(mask), bottom - top):
+        parts += read_piece(ink, piece, bottom - top, check_time, one_symbol)
         if len(parts) > MAX_DIGITS:
             raise too_many(f"over {MAX_DIGITS}")
     for part in parts:
