@@ -18,7 +18,7 @@ from digitlib.reading.preprocess import (
     number_parts,
     split_digits,
 )
-from digitlib.reading.reader import SURE_ONE_DIGIT
+from digitlib.reading.reader import SURE_OF_THE_SPLIT, SURE_ONE_DIGIT
 from digitlib.reading.rows import read
 
 
@@ -73,6 +73,21 @@ def test_the_model_makes_one_digit_only_of_a_split_piece_narrow_enough_for_one()
         assert len(number_parts(image, one_symbol=lambda x, parts, width: False)) == 2
         checked.add(narrow)
     assert checked == {True, False}, f"only pieces with narrow={checked} among the 40 numbers"
+
+
+def test_a_split_the_sequence_reader_is_sure_of_stays_split_where_the_model_sees_one_digit():
+    """Two narrow digits that touch, such as a 1 and an 8, can make one shape the model is 99.5% sure of (an 8); where
+    the sequence reader is SURE_OF_THE_SPLIT sure of each digit it read, the number keeps both."""
+    predictor, kept = Predictor("best"), []
+    for image, _ in synth.numbers(300, seed=503, mnist=synth.mnist_digits("test"), digits=(2, 2), touching=True):
+        split = number_parts(image, one_symbol=lambda x, parts, width: False)
+        if len(split) != 2 or any(p.probs is None or p.probs.max() < SURE_OF_THE_SPLIT for p in split):
+            continue
+        whole = number_parts(image, one_symbol=lambda x, parts, width: True)[0].x[None]
+        if predictor.probs(whole)[0].max() >= SURE_ONE_DIGIT and not predictor.rejects(whole):
+            kept.append(len(predictor.predict_number(image)))
+    assert len(kept) >= 3, f"only {len(kept)} pieces the model alone is sure are one digit"
+    assert kept == [2] * len(kept)
 
 
 def test_a_fragment_of_a_digit_joins_its_piece_instead_of_reading_as_a_digit_of_its_own():
