@@ -6,7 +6,7 @@ from PIL import Image
 from digitlib.data import synth
 from digitlib.errors import DigitlibError
 from digitlib.models.predictor import Predictor
-from digitlib.reading import sequence
+from digitlib.reading import reader, sequence
 from digitlib.reading.onnx_model import OnnxPredictor
 from digitlib.reading.preprocess import (
     MAX_DIGITS,
@@ -47,6 +47,18 @@ def test_a_single_digit_reads_as_a_one_digit_number(mnist_test):
     images, labels = mnist_test
     read = Predictor("best").predict_number(drawing(images[0]))
     assert [p.digit for p in read] == [labels[0]]
+
+
+def test_the_sequence_readers_second_opinion_reads_digits_the_model_alone_misreads(monkeypatch):
+    """Single MNIST test digits written with a pen (the benchmark's seed 5): pictures 3 and 290, an 8 and a 6 that the
+    model alone reads as a 4 and a 1, read right with the sequence reader's probabilities weighed in."""
+    singles = synth.numbers(291, seed=5, mnist=synth.mnist_digits("test"), digits=(1, 1), sources=("mnist",))
+    pictures = [singles[3], singles[290]]
+    predictor = Predictor("best")
+    read = [[str(p.digit) for p in predictor.predict_number(image)] for image, _ in pictures]
+    assert read == [["8"], ["6"]]
+    monkeypatch.setattr(reader, "SECOND_OPINION", 0)
+    assert [[str(p.digit) for p in predictor.predict_number(image)] for image, _ in pictures] == [["4"], ["1"]]
 
 
 def test_a_wide_digit_the_sequence_reader_splits_is_one_digit_where_the_model_is_sure():

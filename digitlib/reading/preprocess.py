@@ -406,17 +406,20 @@ def strip_ink(ink, mask):
 class Part:
     """One digit of a written number: x, the [1, 28, 28] input of its ink; probs, its probabilities [10] when the
     sequence reader read it (None: the chosen model and the rejector read x); centre, where it was read, as a
-    fraction of the picture's width (0: its left edge, 1: its right)."""
+    fraction of the picture's width (0: its left edge, 1: its right); second, for a piece the sequence reader read as
+    one digit and left to the model, the sequence reader's probabilities [10], a second opinion."""
 
     x: np.ndarray
     probs: np.ndarray | None
     centre: float
+    second: np.ndarray | None = None
 
 
 def read_piece(ink, mask, height, check_time, one_symbol=None):
     """The Parts of a piece of ink, read whole by the sequence reader; each Part's x is the ink between the columns
     halfway to its neighbours' (what the dashboard shows). A piece it reads as one symbol, or with a symbol that is no
-    digit among its symbols, is one Part for the chosen model and the rejector; so is a piece it splits that is no
+    digit among its symbols, is one Part for the chosen model and the rejector (with the sequence reader's reading of
+    one digit as a second opinion); so is a piece it splits that is no
     wider than WIDE_DIGIT times the number's height where one_symbol(x of the whole piece, the split Parts, its width
     in the number's heights) says it is one symbol (a wide 0 the sequence reader took for "00", a letter it took for
     "14"). Each Part's centre is a column of mask here. height: the number's; DigitlibError for a piece too wide for
@@ -427,7 +430,8 @@ def read_piece(ink, mask, height, check_time, one_symbol=None):
     check_time()
     read = sequence.read_strip(strip_ink(ink, mask))
     if len(read) <= 1 or any(r.digit == sequence.NON_DIGIT for r in read):
-        return [Part(to_mnist(ink, mask), None, (left + right) / 2)]
+        second = read[0].probs if len(read) == 1 and read[0].digit != sequence.NON_DIGIT else None
+        return [Part(to_mnist(ink, mask), None, (left + right) / 2, second)]
     centres = [left + r.column * (right - left) for r in read]
     edges = [0, *[(a + b) / 2 for a, b in zip(centres, centres[1:])], mask.shape[1]]
     column = np.arange(mask.shape[1])[None]
