@@ -46,7 +46,7 @@ WIDE_DIGIT = 1.2  # a piece the sequence reader splits, up to this wide, may be 
 WIDEST_DIGIT = 1.5  # no digit is wider than this times the number's height
 FRAGMENT = 0.5  # a piece lower than this times the number's height, with no symbol in it, is a stroke of a digit
 # ... and one lower than this is, whatever the sequence reader reads in it (a 5's bar blown up to a strip's height
-# reads as an 8; tuning seeds: apart 391 of 400 against 389, non-digits read as none 5 more of 600, nothing lost)
+# reads as an 8; tuning seeds: apart 391 of 400 against 389, non-digits read as none 6 more of 600, nothing lost)
 STROKE = 0.3
 MASK_GROWTH = 2  # pixels added around a digit's mask, so its strokes' soft edges are kept
 # A number is read up to this many digits (a payment card has up to 19, a phone number 15); every digit costs reads
@@ -422,11 +422,10 @@ def read_piece(ink, mask, height, check_time, one_symbol=None):
     """The Parts of a piece of ink, read whole by the sequence reader; each Part's x is the ink between the columns
     halfway to its neighbours' (what the dashboard shows). A piece it reads as one symbol, or with a symbol that is no
     digit among its symbols, is one Part for the chosen model and the rejector (with the sequence reader's reading of
-    one digit as a second opinion); so is a piece it splits that is no
-    wider than WIDE_DIGIT times the number's height where one_symbol(x of the whole piece, the split Parts, its width
-    in the number's heights) says it is one symbol (a wide 0 the sequence reader took for "00", a letter it took for
-    "14"). Each Part's centre is a column of mask here. height: the number's; DigitlibError for a piece too wide for
-    MAX_DIGITS digits of that height."""
+    one digit as a second opinion); so is a piece it splits that is no wider than WIDE_DIGIT times the number's height
+    where one_symbol(x of the whole piece, the split Parts, its width in the number's heights) says it is one symbol (a
+    wide 0 the sequence reader took for "00", a letter it took for "14"). Each Part's centre is a column of mask here.
+    height: the number's; DigitlibError for a piece too wide for MAX_DIGITS digits of that height."""
     _, _, left, right = ink_box(mask)
     if right - left > WIDEST_DIGIT * MAX_DIGITS * height:
         raise too_many(f"over {MAX_DIGITS}")
