@@ -26,7 +26,6 @@ from digitlib.apps.dashboard import (
 from digitlib.constants import ROOT, WEIGHTS_DIR
 from digitlib.data import corrections
 from digitlib.models.zoo import VARIANTS
-from digitlib.reading import reader
 
 FAST_CONVS = sum(len(stage) for stage in VARIANTS["fast"].args["stages"])  # a picture of each conv layer's maps
 
@@ -149,7 +148,6 @@ def test_an_unexpected_failure_is_one_line_in_the_page_and_a_traceback_in_the_se
 def test_an_unsure_reading_says_so(app, monkeypatch):
     flat = np.array([[0.05, 0.4, 0.05, 0.05, 0.05, 0.05, 0.05, 0.25, 0.05, 0.0]], dtype=np.float32)
     monkeypatch.setattr(app.predictor, "probs", lambda x: flat)
-    monkeypatch.setattr(reader, "SECOND_OPINION", 0)  # the model's probabilities alone, not the sequence reader's too
     draw(app, strokes(1))
     assert app.digit.value == "1" and "Not sure: 1 or 7?" in app.status.value
 

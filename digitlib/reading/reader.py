@@ -32,9 +32,10 @@ NARROWEST_PAIR = 0.4
 # ... and so does a split the sequence reader is this sure of, digit by digit, against the model's one digit (tuning
 # seeds 501-504: 349 touching numbers of 400 read right against 346; 0.99 lost an apart one; benchmarks/TRAINING.md)
 SURE_OF_THE_SPLIT = 0.995
-# A piece that both the sequence reader and the model read as one digit: the model's probabilities times the square
-# root of the sequence reader's (tuning seeds: numbers written apart 389 of 400 against 388, single MNIST digits 298
-# of 300 against 297, nothing else changed; the power 1 lost a font digit; benchmarks/TRAINING.md)
+# A digit of a number that both the sequence reader and the model read as one digit: the model's probabilities times
+# the square root of the sequence reader's (tuning seeds: numbers written apart 389 of 400 against 388, nothing else
+# changed; the power 1 lost a font digit; benchmarks/TRAINING.md). Not for a picture of one digit, which reads as the
+# model reads it, as `predict` does and the dashboard explains.
 SECOND_OPINION = 0.5
 
 
@@ -116,7 +117,8 @@ class Reader:
     def predict_number(self, image):
         """One Prediction per digit of a written number such as 2026, left to right (with no digit for a piece that is
         not one); [] when there is none. Digits that touch are read by the sequence reader; the model and the
-        rejector read the rest, the model's probabilities weighed with the sequence reader's where it read one digit."""
+        rejector read the rest, the model's probabilities weighed with the sequence reader's where it read one digit
+        of several."""
         parts = number_parts(image, one_symbol=self.one_symbol)
         if not parts:
             return []
@@ -125,7 +127,7 @@ class Reader:
         probs, rejected = [p.probs for p in parts], [False] * len(parts)
         if own:
             for i, q, r in zip(own, self.probs(xs[own]), self.rejects(xs[own])):
-                if parts[i].second is not None:
+                if parts[i].second is not None and len(parts) > 1:
                     q = q * parts[i].second ** SECOND_OPINION
                     q = q / q.sum()
                 probs[i], rejected[i] = q, r
